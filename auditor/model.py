@@ -1,0 +1,222 @@
+"""The normalized, source-independent model that rules see.
+
+An `App` is a flat mapping of dotted field paths (``oauth.scopes``) to plain values, plus the
+`Location` each value came from. Flat keys keep rule evaluation a dictionary lookup and make
+the set of fields easy to enumerate in the rule schema (see FIELDS).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+CONNECTED_APP = "connected_app"
+EXTERNAL_CLIENT_APP = "external_client_app"
+APP_KINDS = (CONNECTED_APP, EXTERNAL_CLIENT_APP)
+
+FLOW_NAMES = (
+    "jwt-bearer",
+    "saml2-bearer",
+    "client-credentials",
+    "web-server",
+    "user-agent",
+    "device",
+    "username-password",
+    "token-exchange",
+    "refresh-token",
+)
+BEARER_FLOWS = ("jwt-bearer", "saml2-bearer")
+
+# Every field a rule may name, with its JSON type. The rule schema is generated from this,
+# so a misspelt field in a rule is a load error rather than a silently false condition.
+FIELDS: dict[str, str] = {
+    "kind": "string",
+    "name": "string",
+    "label": "string",
+    "oauth.enabled": "boolean",
+    "oauth.scopes": "array",
+    "oauth.callback_urls": "array",
+    "oauth.permitted_users": "string",
+    "oauth.has_certificate": "boolean",
+    "oauth.certificate.parseable": "boolean",
+    "oauth.certificate.expires_in_days": "integer",
+    "oauth.certificate.key_bits": "integer",
+    "oauth.certificate.key_type": "string",
+    "oauth.certificate.signature_hash": "string",
+    "oauth.consumer_key_in_source": "boolean",
+    "oauth.consumer_secret_in_source": "boolean",
+    "oauth.pkce_required": "boolean",
+    "oauth.consumer_secret_optional": "boolean",
+    "oauth.refresh_token_rotation": "boolean",
+    "oauth.secret_required_for_refresh": "boolean",
+    "oauth.introspect_all_tokens": "boolean",
+    "oauth.token_exchange": "boolean",
+    "oauth.device_flow": "boolean",
+    "oauth.client_credentials.enabled": "boolean",
+    "oauth.client_credentials.user": "string",
+    "policy.ip_relaxation": "string",
+    "policy.refresh_token.raw": "string",
+    "policy.refresh_token.kind": "string",
+    "policy.refresh_token.days": "number",
+    "policy.session_level": "string",
+    "policy.incomplete": "boolean",
+    "assignments.profiles": "array",
+    "assignments.permission_sets": "array",
+    "flows": "array",
+    "flows_declared": "array",
+    "integration_users": "array",
+}
+
+
+class Severity(enum.IntEnum):
+    """Ordered so that comparisons read naturally: Severity.HIGH >= Severity.MEDIUM."""
+
+    INFO = 0
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+    @classmethod
+    def parse(cls, word: str) -> Severity:
+        return cls[word.strip().upper()]
+
+    def __str__(self) -> str:
+        return self.name.lower()
+
+
+SEVERITY_WORDS = tuple(str(s) for s in sorted(Severity, reverse=True))
+
+
+@dataclass(frozen=True)
+class Location:
+    path: str  # relative to the scan root, forward slashes
+    line: int | None = None
+    column: int | None = None
+    end_line: int | None = None
+    end_column: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "column": self.column}
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+@dataclass
+class App:
+    kind: str
+    name: str
+    path: str  # the app's main metadata file, relative to the scan root
+    values: dict[str, Any] = field(default_factory=dict)
+    locations: dict[str, Location] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the source could not know
+
+    def __post_init__(self) -> None:
+        self.values.setdefault("kind", self.kind)
+        self.values.setdefault("name", self.name)
+
+    def get(self, field_path: str) -> Any:
+        return self.values.get(field_path)
+
+    def set(self, field_path: str, value: Any, location: Location | None = None) -> None:
+        self.values[field_path] = value
+        if location is not None:
+            self.locations[field_path] = location
+
+    def location_of(self, field_path: str | None) -> Location:
+        """The source line of a field, falling back to its parent element, then the app file."""
+        while field_path:
+            if field_path in self.locations:
+                return self.locations[field_path]
+            field_path = field_path.rpartition(".")[0]
+        return self.locations.get("name", Location(self.path))
+
+
+@dataclass(frozen=True)
+class InputError:
+    path: str
+    line: int | None
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"path": self.path, "line": self.line, "message": self.message}
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class Finding:
+    rule_id: str
+    severity: Severity
+    app: str
+    kind: str
+    message: str
+    fix: str
+    location: Location
+    field: str | None = None  # the model field the rule points at; part of the identity
+    title: str = ""
+    waived_by: dict[str, Any] | None = None  # the waiver entry that silenced it, if any
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def fingerprint(self) -> str:
+        """Semantic identity: survives reformatting, reordering and moving the project."""
+        identity = "\x1f".join((self.rule_id, self.kind, self.app, self.field or ""))
+        return hashlib.sha256(identity.encode()).hexdigest()[:32]
+
+    @property
+    def waived(self) -> bool:
+        return self.waived_by is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = {
+            "rule_id": self.rule_id,
+            "severity": str(self.severity),
+            "app": self.app,
+            "kind": self.kind,
+            "message": self.message,
+            "fix": self.fix,
+            "location": self.location.as_dict(),
+            "fingerprint": self.fingerprint,
+        }
+        if self.waived_by is not None:
+            data["waived"] = self.waived_by
+        return data
+
+
+@dataclass
+class Report:
+    """Everything a format needs: the pipeline's single output."""
+
+    apps: list[App]
+    findings: list[Finding]
+    input_errors: list[InputError]
+    fail_on: Severity = Severity.HIGH
+    rules: dict[str, Any] = field(default_factory=dict)  # rule id -> Rule, for formats that describe rules
+    roots: list[str] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)  # run-level notes (expired waivers, …)
+
+    @property
+    def active_findings(self) -> list[Finding]:
+        return [f for f in self.findings if not f.waived]
+
+    @property
+    def failing_findings(self) -> list[Finding]:
+        return [f for f in self.active_findings if f.severity >= self.fail_on]
+
+    def exit_code(self) -> int:
+        if self.input_errors:
+            return 2
+        return 1 if self.failing_findings else 0
+
+
+def mask_consumer_key(key: str | None) -> str | None:
+    """Consumer keys are identifiers, not secrets, but we still only show their start."""
+    if not key:
+        return key
+    return key[:6] + "…"
