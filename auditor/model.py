@@ -67,6 +67,7 @@ FIELDS: dict[str, str] = {
     "flows": "array",
     "flows_declared": "array",
     "integration_users": "array",
+    # live-org fields (issue 3) go below this line
 }
 
 
@@ -110,6 +111,7 @@ class App:
     kind: str
     name: str
     path: str  # the app's main metadata file, relative to the scan root
+    root: str = "."  # the scan root (or org) the app was found under, as the user named it
     values: dict[str, Any] = field(default_factory=dict)
     locations: dict[str, Location] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # what the source could not know
@@ -190,6 +192,15 @@ class Finding:
 
 
 @dataclass
+class Check:
+    """One rule applied to one app: a pass when finding is None. JUnit reports these."""
+
+    app: App
+    rule_id: str
+    finding: Finding | None = None
+
+
+@dataclass
 class Report:
     """Everything a format needs: the pipeline's single output."""
 
@@ -199,6 +210,7 @@ class Report:
     fail_on: Severity = Severity.HIGH
     rules: dict[str, Any] = field(default_factory=dict)  # rule id -> Rule, for formats that describe rules
     roots: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)  # run-level notes (expired waivers, …)
 
     @property
