@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import enum
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as _field
 from typing import Any
 
 CONNECTED_APP = "connected_app"
@@ -112,9 +113,9 @@ class App:
     name: str
     path: str  # the app's main metadata file, relative to the scan root
     root: str = "."  # the scan root (or org) the app was found under, as the user named it
-    values: dict[str, Any] = field(default_factory=dict)
-    locations: dict[str, Location] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # what the source could not know
+    values: dict[str, Any] = _field(default_factory=dict)
+    locations: dict[str, Location] = _field(default_factory=dict)
+    notes: list[str] = _field(default_factory=list)  # what the source could not know
 
     def __post_init__(self) -> None:
         self.values.setdefault("kind", self.kind)
@@ -163,7 +164,7 @@ class Finding:
     field: str | None = None  # the model field the rule points at; part of the identity
     title: str = ""
     waived_by: dict[str, Any] | None = None  # the waiver entry that silenced it, if any
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = _field(default_factory=list)
 
     @property
     def fingerprint(self) -> str:
@@ -208,10 +209,10 @@ class Report:
     findings: list[Finding]
     input_errors: list[InputError]
     fail_on: Severity = Severity.HIGH
-    rules: dict[str, Any] = field(default_factory=dict)  # rule id -> Rule, for formats that describe rules
-    roots: list[str] = field(default_factory=list)
-    checks: list[Check] = field(default_factory=list)
-    messages: list[str] = field(default_factory=list)  # run-level notes (expired waivers, …)
+    rules: dict[str, Any] = _field(default_factory=dict)  # rule id -> Rule, for formats that describe rules
+    roots: list[str] = _field(default_factory=list)
+    checks: list[Check] = _field(default_factory=list)
+    messages: list[str] = _field(default_factory=list)  # run-level notes (expired waivers, …)
 
     @property
     def active_findings(self) -> list[Finding]:
