@@ -1,0 +1,77 @@
+"""Facts about an app's signing certificate, for CA-05.
+
+`cryptography` costs ~60 ms to import, so it is imported only when an app has a certificate.
+A certificate that cannot be parsed is a fact (``parseable: False``), never a crash.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+_PEM_BODY = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
+
+
+@dataclass(frozen=True)
+class CertificateFacts:
+    parseable: bool
+    expires_in_days: int | None = None
+    key_bits: int | None = None
+    key_type: str | None = None
+    signature_hash: str | None = None
+
+    def as_fields(self) -> dict[str, object]:
+        prefix = "oauth.certificate."
+        return {
+            prefix + "parseable": self.parseable,
+            prefix + "expires_in_days": self.expires_in_days,
+            prefix + "key_bits": self.key_bits,
+            prefix + "key_type": self.key_type,
+            prefix + "signature_hash": self.signature_hash,
+        }
+
+
+def certificate_der(text: str) -> bytes | None:
+    """Salesforce stores either a full PEM or the bare base64 body; accept both."""
+    match = _PEM_BODY.search(text)
+    body = match.group(1) if match else text
+    body = re.sub(r"\s+", "", body)
+    if not body or not re.fullmatch(r"[A-Za-z0-9+/=]+", body):
+        return None
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def inspect_certificate(text: str, today: dt.datetime | None = None) -> CertificateFacts:
+    der = certificate_der(text)
+    if der is None:
+        return CertificateFacts(parseable=False)
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
+
+    try:
+        cert = x509.load_der_x509_certificate(der)
+        not_after = cert.not_valid_after_utc
+    except ValueError:
+        return CertificateFacts(parseable=False)
+    now = today or dt.datetime.now(dt.timezone.utc)
+    key = cert.public_key()
+    key_types = {rsa.RSAPublicKey: "RSA", ec.EllipticCurvePublicKey: "EC", dsa.DSAPublicKey: "DSA",
+                 ed25519.Ed25519PublicKey: "Ed25519", ed448.Ed448PublicKey: "Ed448"}
+    key_type = next((name for cls, name in key_types.items() if isinstance(key, cls)), None)
+    try:
+        hash_name = cert.signature_hash_algorithm.name if cert.signature_hash_algorithm else None
+    except Exception:  # unsupported algorithm OIDs raise here; the rest is still useful
+        hash_name = None
+    return CertificateFacts(
+        parseable=True,
+        expires_in_days=(not_after - now).days,
+        key_bits=getattr(key, "key_size", None),
+        key_type=key_type,
+        signature_hash=hash_name,
+    )

@@ -1,0 +1,185 @@
+"""External Client Apps: join the header (`.eca`), global OAuth settings (`.ecaGlblOauth`), OAuth
+settings (`.ecaOauth`) and OAuth policies (`.ecaOauthPlcy`) of one app into one App.
+
+Parts are joined by their `externalClientApplication` element (the header by its file name),
+within one metadata folder (`force-app/main/default`): two projects scanned together may each
+have an app of the same name.
+A part whose header is not in the scanned tree still yields an App with what is known: policies
+are often committed without the header, and dropping them would hide real findings.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from auditor.model import EXTERNAL_CLIENT_APP, App, InputError
+from auditor.sources import SourceResult
+from auditor.sources.fieldwriter import FieldWriter
+from auditor.sources.normalize import (
+    canonical_scopes,
+    eca_ip_relaxation,
+    eca_refresh_policy,
+    infer_flows,
+    parse_bool,
+    split_list,
+)
+from auditor.sources.xmldoc import Element
+
+HEADER = "ExternalClientApplication"
+GLOBAL_OAUTH = "ExtlClntAppGlobalOauthSettings"
+OAUTH_SETTINGS = "ExtlClntAppOauthSettings"
+OAUTH_POLICIES = "ExtlClntAppOauthConfigurablePolicies"
+PART_TYPES = (HEADER, GLOBAL_OAUTH, OAUTH_SETTINGS, OAUTH_POLICIES)
+# The order in which a part's path stands for the whole app when there is no header.
+_PATH_PREFERENCE = (HEADER, GLOBAL_OAUTH, OAUTH_SETTINGS, OAUTH_POLICIES)
+
+ECA_SUFFIXES = {
+    ".eca-meta.xml": HEADER, ".eca": HEADER,
+    ".ecaglbloauth-meta.xml": GLOBAL_OAUTH, ".ecaglbloauth": GLOBAL_OAUTH,
+    ".ecaoauth-meta.xml": OAUTH_SETTINGS, ".ecaoauth": OAUTH_SETTINGS,
+    ".ecaoauthplcy-meta.xml": OAUTH_POLICIES, ".ecaoauthplcy": OAUTH_POLICIES,
+}
+
+_GLOBAL_FLAGS = {
+    "isPkceRequired": ("oauth.pkce_required", True),  # ECAs default to PKCE on (S5)
+    "isConsumerSecretOptional": ("oauth.consumer_secret_optional", False),
+    "isRefreshTokenRotationEnabled": ("oauth.refresh_token_rotation", False),
+    "isSecretRequiredForRefreshToken": ("oauth.secret_required_for_refresh", True),
+    "isIntrospectAllTokens": ("oauth.introspect_all_tokens", False),
+    "isTokenExchangeEnabled": ("oauth.token_exchange", False),
+    "isDeviceFlowEnabled": ("oauth.device_flow", False),
+    "isClientCredentialsFlowEnabled": ("oauth.client_credentials.enabled", False),
+}
+
+
+def join(parts: list[tuple[str, Element]]) -> SourceResult:
+    result = SourceResult()
+    by_app: dict[tuple[str, str], dict[str, tuple[str, Element]]] = defaultdict(dict)
+    for path, root in parts:
+        name = _app_name(path, root)
+        if name is None:
+            result.errors.append(InputError(path, root.line, f"<{root.tag}> has no <externalClientApplication> "
+                                            "element naming the app it belongs to"))
+            continue
+        key = (_metadata_folder(path), name)
+        if root.tag in by_app[key]:
+            other = by_app[key][root.tag][0]
+            result.errors.append(InputError(path, root.line, f"a second <{root.tag}> for External Client App "
+                                            f"{name} (the first is {other}); this one is ignored"))
+            continue
+        by_app[key][root.tag] = (path, root)
+    for key in sorted(by_app):
+        result.apps.append(_build(key[1], by_app[key]))
+    return result
+
+
+def _metadata_folder(path: str) -> str:
+    """`force-app/main/default` for `force-app/main/default/externalClientApps/X.eca-meta.xml`."""
+    parts = path.split("/")
+    return "/".join(parts[:-2])
+
+
+def _app_name(path: str, root: Element) -> str | None:
+    if root.tag == HEADER:
+        from auditor.sources.metadata import app_name_from_path
+
+        return app_name_from_path(path, [s for s, kind in ECA_SUFFIXES.items() if kind == HEADER])
+    element = root.find("externalClientApplication")
+    return element.text.strip() if element is not None and element.text.strip() else None
+
+
+def _build(name: str, found: dict[str, tuple[str, Element]]) -> App:
+    path = next(found[tag][0] for tag in _PATH_PREFERENCE if tag in found)
+    app = App(EXTERNAL_CLIENT_APP, name, path)
+    header_path, header = found.get(HEADER, (path, None))
+    FieldWriter(app, header_path).text("label", header.find("label") if header else None, fallback=header)
+    if header is not None:
+        app.locations["name"] = FieldWriter(app, header_path).loc(header)
+    else:
+        app.notes.append("no header file (.eca) found; audited on the parts present")
+    _map_global(app, found.get(GLOBAL_OAUTH))
+    _map_settings(app, found.get(OAUTH_SETTINGS))
+    _map_policies(app, found.get(OAUTH_POLICIES))
+    app.set("oauth.enabled", any(tag in found for tag in (GLOBAL_OAUTH, OAUTH_SETTINGS, OAUTH_POLICIES)))
+    app.set("flows", infer_flows(app.values))
+    app.set("flows_declared", [])
+    app.set("integration_users", [])
+    return app
+
+
+def _map_global(app: App, part: tuple[str, Element] | None) -> None:
+    if part is None:
+        # Global settings hold secrets and "must not be added to source control" (S5), so their
+        # absence is normal: flags keep Salesforce's defaults and the certificate is unknown.
+        for field_name, default in _GLOBAL_FLAGS.values():
+            app.set(field_name, default)
+        app.set("oauth.callback_urls", [])
+        app.set("oauth.has_certificate", False)
+        app.set("oauth.consumer_key_in_source", False)
+        app.set("oauth.consumer_secret_in_source", False)
+        app.notes.append("no global OAuth settings file (.ecaGlblOauth): certificate and flow switches unknown")
+        return
+    path, root = part
+    fields = FieldWriter(app, path)
+    callback = root.find("callbackUrl")
+    app.set("oauth.callback_urls", split_list(callback.text if callback else None), fields.loc(callback or root))
+    fields.certificate(root.find("certificate"), root)
+    for element_name, field_name in (("consumerKey", "oauth.consumer_key_in_source"),
+                                     ("consumerSecret", "oauth.consumer_secret_in_source")):
+        element = root.find(element_name)
+        app.set(field_name, bool(element is not None and element.text.strip()), fields.loc(element or root))
+    for element_name, (field_name, default) in _GLOBAL_FLAGS.items():
+        element = root.find(element_name)
+        app.set(field_name, parse_bool(element.text if element else None, default), fields.loc(element or root))
+
+
+def _map_settings(app: App, part: tuple[str, Element] | None) -> None:
+    if part is None:
+        app.set("oauth.scopes", [])
+        return
+    path, root = part
+    scopes = root.find("commaSeparatedOauthScopes")
+    app.set("oauth.scopes", canonical_scopes(split_list(scopes.text if scopes else None)),
+            FieldWriter(app, path).loc(scopes or root))
+
+
+def _map_policies(app: App, part: tuple[str, Element] | None) -> None:
+    if part is None:
+        # Permitted Users, IP and refresh policies are unknown without the policies file; rules
+        # that need them stay quiet rather than guess.
+        for field_name in ("oauth.permitted_users", "policy.ip_relaxation", "policy.session_level",
+                           "oauth.client_credentials.user"):
+            app.set(field_name, None)
+        for field_name, value in eca_refresh_policy(None, None, None).items():
+            app.set(field_name, value)
+        app.set("assignments.profiles", [])
+        app.set("assignments.permission_sets", [])
+        app.set("policy.incomplete", False)
+        app.notes.append("no OAuth policies file (.ecaOauthPlcy): Permitted Users and policies unknown")
+        return
+    path, root = part
+    fields = FieldWriter(app, path)
+    permitted = root.find("permittedUsersPolicyType")
+    policy_word = permitted.text.strip() if permitted is not None else ""
+    permitted_users = {"AdminApprovedPreAuthorized": "admin_approved", "AllSelfAuthorized": "self_authorized"}
+    app.set("oauth.permitted_users", permitted_users.get(policy_word), fields.loc(permitted or root))
+    ip = root.find("ipRelaxationPolicyType")
+    app.set("policy.ip_relaxation", eca_ip_relaxation(ip.text if ip else None), fields.loc(ip or root))
+    refresh = root.find("refreshTokenPolicyType")
+    period, unit = root.find("refreshTokenValidityPeriod"), root.find("refreshTokenValidityUnit")
+    values = eca_refresh_policy(*(e.text if e is not None else None for e in (refresh, period, unit)))
+    for field_name, value in values.items():
+        app.set(field_name, value, fields.loc(refresh or root))
+    app.set("policy.incomplete", False)
+    fields.text("policy.session_level", root.find("requiredSessionLevel"), fallback=root)
+    fields.text("oauth.client_credentials.user", root.find("clientCredentialsFlowUser"), fallback=root)
+    cc = root.find("isClientCredentialsFlowEnabled")
+    if parse_bool(cc.text if cc else None, False):
+        app.set("oauth.client_credentials.enabled", True, fields.loc(cc))
+    exchange = root.find("isTokenExchangeFlowEnabled")
+    if parse_bool(exchange.text if exchange else None, False):
+        app.set("oauth.token_exchange", True, fields.loc(exchange))
+    for element_name, field_name in (("commaSeparatedProfile", "assignments.profiles"),
+                                     ("commaSeparatedPermissionSet", "assignments.permission_sets")):
+        element = root.find(element_name)
+        app.set(field_name, split_list(element.text if element else None), fields.loc(element or root))

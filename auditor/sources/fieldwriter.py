@@ -1,0 +1,47 @@
+"""Set model fields together with the source location of the element they came from."""
+
+from __future__ import annotations
+
+from auditor.certificates import inspect_certificate
+from auditor.model import App, Location
+from auditor.sources.xmldoc import Element
+
+
+class FieldWriter:
+    def __init__(self, app: App, path: str) -> None:
+        self.app = app
+        self.path = path
+
+    def loc(self, element: Element | None) -> Location | None:
+        if element is None:
+            return None
+        return Location(self.path, element.line, element.column)
+
+    def at(self, field_name: str, element: Element) -> None:
+        self.app.locations[field_name] = self.loc(element)
+
+    def text(self, field_name: str, element: Element | None, fallback: Element | None = None) -> None:
+        value = element.text.strip() if element is not None and element.text.strip() else None
+        self.app.set(field_name, value, self.loc(element or fallback))
+
+    def list_of(self, field_name: str, elements: list[Element], fallback: Element) -> None:
+        # An empty <profileName/> is how a deploy clears all assignments (S3): not a name.
+        values = [e.text.strip() for e in elements if e.text.strip()]
+        self.app.set(field_name, values, self.loc(elements[0] if elements else fallback))
+
+    def certificate(self, element: Element | None, fallback: Element) -> None:
+        text = element.text.strip() if element is not None else ""
+        location = self.loc(element or fallback)
+        self.app.set("oauth.has_certificate", bool(text), location)
+        facts = inspect_certificate(text).as_fields() if text else dict.fromkeys(_CERT_FIELDS)
+        for name, value in facts.items():
+            self.app.set(name, value, location)
+
+
+_CERT_FIELDS = (
+    "oauth.certificate.parseable",
+    "oauth.certificate.expires_in_days",
+    "oauth.certificate.key_bits",
+    "oauth.certificate.key_type",
+    "oauth.certificate.signature_hash",
+)

@@ -1,0 +1,109 @@
+"""Find metadata files under the paths the user named and read them.
+
+A folder with an `sfdx-project.json` is scanned through its package directories (that is what
+`sf project deploy` would deploy); any other folder is walked whole. Suffixes are matched
+case-insensitively because old projects spell them `.connectedapp` (salesforce-facts.md §1.1).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from auditor.model import InputError
+from auditor.sources import SourceResult
+from auditor.sources.external_client_app import ECA_SUFFIXES
+from auditor.sources.metadata import CONNECTED_APP_SUFFIXES, apps_from_documents
+
+METADATA_SUFFIXES = CONNECTED_APP_SUFFIXES + tuple(ECA_SUFFIXES)
+SKIPPED_DIRS = {".git", "node_modules", ".sfdx", ".sf", "__pycache__", ".venv"}
+
+
+def is_metadata_file(name: str) -> bool:
+    return name.lower().endswith(METADATA_SUFFIXES)
+
+
+def scan_paths(paths: list[str]) -> SourceResult:
+    result = SourceResult()
+    for raw in paths:
+        result.extend(scan_path(raw))
+    return result
+
+
+def scan_path(raw: str) -> SourceResult:
+    path = Path(raw)
+    if path.is_dir():
+        files, errors = discover(path)
+        root = raw
+        documents, read_errors = _read_all(files, path)
+    elif path.is_file():
+        root = "."
+        shown = display_path(path, Path.cwd())
+        if not is_metadata_file(path.name):
+            message = "not a ConnectedApp or External Client App metadata file (expected a name ending in " \
+                      ".connectedApp-meta.xml, .connectedApp, .eca-meta.xml, .ecaGlblOauth-meta.xml, …)"
+            return SourceResult(errors=[InputError(shown, None, message)])
+        errors = []
+        documents, read_errors = _read_all([path], Path.cwd(), names={path: shown})
+    else:
+        return SourceResult(errors=[InputError(raw, None, "no such file or folder")])
+    result = apps_from_documents(documents)
+    result.errors[:0] = errors + read_errors
+    for app in result.apps:
+        app.root = root
+    return result
+
+
+def discover(folder: Path) -> tuple[list[Path], list[InputError]]:
+    """Metadata files under `folder`, honouring sfdx-project.json package directories."""
+    package_dirs, errors = _package_directories(folder)
+    files: list[Path] = []
+    for directory in package_dirs or [folder]:
+        files.extend(_walk(directory))
+    return sorted(set(files)), errors
+
+
+def _package_directories(folder: Path) -> tuple[list[Path], list[InputError]]:
+    project_file = folder / "sfdx-project.json"
+    if not project_file.is_file():
+        return [], []
+    try:
+        project = json.loads(project_file.read_text(encoding="utf-8"))
+        entries = project["packageDirectories"]
+        dirs = [folder / entry["path"] for entry in entries]
+    except json.JSONDecodeError as error:
+        message = f"invalid JSON ({error.msg}); scanning the whole folder instead"
+        return [], [InputError(display_path(project_file, folder), error.lineno, message)]
+    except (KeyError, TypeError, OSError, UnicodeDecodeError) as error:
+        message = f"no usable packageDirectories ({error}); scanning the whole folder instead"
+        return [], [InputError(display_path(project_file, folder), None, message)]
+    return [d for d in dirs if d.is_dir()], []
+
+
+def _walk(directory: Path) -> list[Path]:
+    found = []
+    for current, dirnames, filenames in os.walk(directory):
+        dirnames[:] = [d for d in dirnames if d not in SKIPPED_DIRS]
+        found.extend(Path(current, name) for name in filenames if is_metadata_file(name))
+    return found
+
+
+def _read_all(files: list[Path], root: Path, names: dict[Path, str] | None = None):
+    documents: list[tuple[str, bytes]] = []
+    errors: list[InputError] = []
+    for file in files:
+        shown = (names or {}).get(file) or display_path(file, root)
+        try:
+            documents.append((shown, file.read_bytes()))
+        except OSError as error:
+            errors.append(InputError(shown, None, f"cannot read the file: {error.strerror or error}"))
+    return documents, errors
+
+
+def display_path(path: Path, root: Path) -> str:
+    """Relative to the scan root with forward slashes, as the JSON contract requires."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -1,0 +1,128 @@
+"""ConnectedApp metadata (source `*.connectedApp-meta.xml` and MDAPI `*.connectedApp`) → App.
+
+Also the entry point for any set of metadata documents: `apps_from_documents` dispatches each
+document on its root element, so files on disk and documents read from an org (issue 3) are
+mapped by exactly the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from auditor.model import CONNECTED_APP, App, InputError
+from auditor.sources import SourceResult, external_client_app
+from auditor.sources.fieldwriter import FieldWriter
+from auditor.sources.normalize import (
+    canonical_scopes,
+    connected_app_refresh_policy,
+    infer_flows,
+    parse_bool,
+    split_list,
+)
+from auditor.sources.xmldoc import Element, XmlError, parse
+
+CONNECTED_APP_SUFFIXES = (".connectedapp-meta.xml", ".connectedapp")
+
+# connected-app boolean flags → model field, with the default Salesforce applies when absent (S3).
+_OAUTH_FLAGS = {
+    "isPkceRequired": ("oauth.pkce_required", False),
+    "isConsumerSecretOptional": ("oauth.consumer_secret_optional", False),
+    "isRefreshTokenRotationEnabled": ("oauth.refresh_token_rotation", False),
+    "isSecretRequiredForRefreshToken": ("oauth.secret_required_for_refresh", True),
+    "isIntrospectAllTokens": ("oauth.introspect_all_tokens", False),
+    "isTokenExchangeEnabled": ("oauth.token_exchange", False),
+    "isClientCredentialEnabled": ("oauth.client_credentials.enabled", False),
+}
+
+
+def apps_from_documents(documents: Iterable[tuple[str, bytes]]) -> SourceResult:
+    """Map (relative path, XML bytes) pairs of ConnectedApp and ECA documents to Apps."""
+    result = SourceResult()
+    eca_parts: list[tuple[str, Element]] = []
+    for path, data in documents:
+        try:
+            root = parse(data)
+        except XmlError as error:
+            result.errors.append(InputError(path, error.line, error.message))
+            continue
+        if root.tag == "ConnectedApp":
+            result.apps.append(connected_app(root, path))
+        elif root.tag in external_client_app.PART_TYPES:
+            eca_parts.append((path, root))
+        else:
+            expected = "ConnectedApp or an External Client App part"
+            result.errors.append(
+                InputError(path, root.line, f"unexpected root element <{root.tag}>; expected {expected}")
+            )
+    result.extend(external_client_app.join(eca_parts))
+    return result
+
+
+def app_name_from_path(path: str, suffixes: Iterable[str]) -> str:
+    file_name = path.rsplit("/", 1)[-1]
+    lower = file_name.lower()
+    for suffix in suffixes:
+        if lower.endswith(suffix):
+            return file_name[: -len(suffix)]
+    return file_name.rsplit(".", 1)[0]
+
+
+def connected_app(root: Element, path: str) -> App:
+    app = App(CONNECTED_APP, app_name_from_path(path, CONNECTED_APP_SUFFIXES), path)
+    fields = FieldWriter(app, path)
+    fields.text("label", root.find("label"))
+    fields.at("name", root)
+    oauth = root.find("oauthConfig")
+    _map_oauth_config(fields, oauth)
+    _map_policies(fields, root)
+    fields.list_of("assignments.profiles", root.find_all("profileName"), root)
+    fields.list_of("assignments.permission_sets", root.find_all("permissionSetName"), root)
+    app.set("flows", infer_flows(app.values))
+    app.set("flows_declared", [])
+    app.set("integration_users", [])
+    return app
+
+
+def _map_oauth_config(fields: FieldWriter, oauth: Element | None) -> None:
+    app = fields.app
+    app.set("oauth.enabled", oauth is not None, fields.loc(oauth))
+    if oauth is None:
+        for name in ("oauth.scopes", "oauth.callback_urls"):
+            app.set(name, [])
+        return
+    scopes = oauth.find_all("scopes")
+    app.set("oauth.scopes", canonical_scopes([s.text for s in scopes]), fields.loc(scopes[0] if scopes else oauth))
+    callback = oauth.find("callbackUrl")
+    app.set("oauth.callback_urls", split_list(callback.text if callback else None), fields.loc(callback or oauth))
+    admin = oauth.find("isAdminApproved")
+    approved = parse_bool(admin.text if admin else None, False)
+    app.set("oauth.permitted_users", "admin_approved" if approved else "self_authorized", fields.loc(admin or oauth))
+    certificate = oauth.find("certificate")
+    fields.certificate(certificate, oauth)
+    for element_name, field_name in (("consumerKey", "oauth.consumer_key_in_source"),
+                                     ("consumerSecret", "oauth.consumer_secret_in_source")):
+        element = oauth.find(element_name)
+        app.set(field_name, bool(element is not None and element.text.strip()), fields.loc(element or oauth))
+    for element_name, (field_name, default) in _OAUTH_FLAGS.items():
+        element = oauth.find(element_name)
+        app.set(field_name, parse_bool(element.text if element else None, default), fields.loc(element or oauth))
+    user = oauth.find("oauthClientCredentialUser")
+    fields.text("oauth.client_credentials.user", user, fallback=oauth)
+    app.set("oauth.device_flow", None)  # connected apps have no metadata flag for it (S1)
+
+
+def _map_policies(fields: FieldWriter, root: Element) -> None:
+    app = fields.app
+    policy = root.find("oauthPolicy")
+    ip = policy.find("ipRelaxation") if policy else None
+    refresh = policy.find("refreshTokenPolicy") if policy else None
+    fields.text("policy.ip_relaxation", ip, fallback=policy)
+    location = fields.loc(refresh or policy)
+    for name, value in connected_app_refresh_policy(refresh.text if refresh else None, policy is not None).items():
+        app.set(name, value, location)
+    app.set("policy.incomplete", policy is not None and (ip is None or refresh is None), fields.loc(policy))
+    exchange = policy.find("isTokenExchangeFlowEnabled") if policy else None
+    if parse_bool(exchange.text if exchange else None, False):
+        app.set("oauth.token_exchange", True, fields.loc(exchange))
+    session = root.find("sessionPolicy")
+    fields.text("policy.session_level", session.find("sessionLevel") if session else None, fallback=session)
