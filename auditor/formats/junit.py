@@ -128,7 +128,8 @@ def build(report: Report) -> ET.Element:
                 ET.SubElement(case_el, "skipped", message=f"known {severity} finding (in the baseline)")
             elif finding.waived:
                 counts[3] += 1
-                skipped = ET.SubElement(case_el, "skipped", message=f"waived: {waiver_text(finding.waived_by)}")
+                reason = waiver_text(finding.waived_by)
+                skipped = ET.SubElement(case_el, "skipped", message=f"waived: {reason}")
                 skipped.text = detail
             elif is_failing(report, finding):
                 counts[1] += 1
@@ -148,14 +149,15 @@ def build(report: Report) -> ET.Element:
                 where = f"{error.path}:{error.line}" if error.line else error.path
                 attrs = {"classname": "ca-audit.input", "name": f"input :: {where}", "time": "0"}
                 if error.path:
-                    attrs["file"] = repo_path(suite_name if suite_name != "ca-audit input" else None, error.path)
+                    error_root = suite_name if suite_name != "ca-audit input" else None
+                    attrs["file"] = repo_path(error_root, error.path)
                 case_el = ET.SubElement(suite_el, "testcase", attrs)
                 err = ET.SubElement(case_el, "error", message=error.message, type="input-error")
                 err.text = f"{where}: {error.message}"
                 counts[0] += 1
                 counts[2] += 1
         _counts(suite_el, *counts)
-        totals = [a + b for a, b in zip(totals, counts)]
+        totals = [a + b for a, b in zip(totals, counts, strict=True)]
     _counts(suites_el, *totals)
     return suites_el
 

@@ -155,7 +155,8 @@ def _result(report: Report, finding: Finding, index: int, app: App | None, lines
             "status": "accepted",
             "justification": waiver_text(finding.waived_by),
         }
-        extra = {k: str(v) for k, v in (finding.waived_by or {}).items() if k in ("owner", "ticket", "expires")}
+        waiver = finding.waived_by or {}
+        extra = {k: str(waiver[k]) for k in ("owner", "ticket", "expires") if waiver.get(k)}
         if extra:
             suppression["properties"] = extra
         result["suppressions"] = [suppression]
@@ -186,9 +187,7 @@ def build(report: Report) -> dict[str, Any]:
         if finding.rule_id not in rule_index:
             rule_index[finding.rule_id] = len(descriptors)
             descriptors.append(_descriptor(report, finding))
-    results = [
-        _result(report, f, rule_index[f.rule_id], owners.get(id(f)), lines) for f in findings
-    ]
+    results = [_result(report, f, rule_index[f.rule_id], owners.get(id(f)), lines) for f in findings]
     invocation: dict[str, Any] = {"executionSuccessful": not report.input_errors}
     notifications = _notifications(report)
     if notifications:

@@ -1,0 +1,154 @@
+"""Markdown for a pull-request comment (or $GITHUB_STEP_SUMMARY).
+
+A reviewer reads it top-down: verdict, a table by severity, then the findings grouped by app with
+the fix for each. Passing apps are only counted. Long reports collapse each app into <details> so
+the comment stays scannable, and the whole text stays under GitHub's comment size limit.
+"""
+
+from __future__ import annotations
+
+from auditor.formats._ci import (
+    SEVERITY_WORDS,
+    apps_by_finding,
+    counts_by_severity,
+    finding_location,
+    finding_repo_path,
+    is_failing,
+    severity_word,
+    sort_key,
+    waiver_text,
+)
+from auditor.model import App, Finding, Report
+
+KIND_WORDS = {"connected_app": "connected app", "external_client_app": "external client app"}
+COLLAPSE_AFTER = 8  # findings; beyond this each app's section is collapsible
+LONG_FIX = 300  # characters; a longer fix goes in its own <details>
+MAX_CHARS = 60000  # GitHub rejects comments over 65536 characters
+
+
+def escape(text: str) -> str:
+    """Plain text inside Markdown/HTML: no tags, no table breaks, no emphasis surprises."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("|", "\\|").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+
+
+def _code(text: str) -> str:
+    text = str(text).replace("`", "'")
+    return f"`{text}`"
+
+
+def _summary_table(active: list[Finding], waived: list[Finding], report: Report) -> list[str]:
+    active_counts = counts_by_severity(active)
+    waived_counts = counts_by_severity(waived)
+    failing_counts = counts_by_severity([f for f in active if is_failing(report, f)])
+    lines = ["| Severity | Findings | Failing | Waived |", "|---|---:|---:|---:|"]
+    for word in SEVERITY_WORDS:
+        lines.append(f"| {word} | {active_counts[word]} | {failing_counts[word]} | {waived_counts[word]} |")
+    lines.append(
+        f"| **total** | **{len(active)}** | **{sum(failing_counts.values())}** | **{len(waived)}** |"
+    )
+    return lines
+
+
+def _finding_lines(finding: Finding, app: App | None) -> list[str]:
+    where = finding_repo_path(finding, app)
+    line = finding_location(finding, app).line
+    head = (
+        f"- **{severity_word(finding.severity)}** {_code(finding.rule_id)} {escape(finding.message)} "
+        f"— {_code(f'{where}:{line}')}"
+    )
+    out = [head]
+    if finding.waived:
+        out.append(f"  - Waived: {escape(waiver_text(finding.waived_by))}")
+    for note in finding.notes:
+        out.append(f"  - Note: {escape(note)}")
+    fix = (finding.fix or "").strip()
+    if fix:
+        if len(fix) > LONG_FIX:
+            out.append(f"  <details><summary>Fix</summary>\n\n  {escape(fix)}\n\n  </details>")
+        else:
+            out.append(f"  - Fix: {escape(fix)}")
+    return out
+
+
+def _group(findings: list[Finding], owners: dict[int, App]) -> list[tuple[tuple[str, str], list[Finding]]]:
+    groups: dict[tuple[str, str], list[Finding]] = {}
+    for finding in sorted(findings, key=sort_key):
+        groups.setdefault((finding.app, finding.kind), []).append(finding)
+    return sorted(groups.items(), key=lambda item: (min(sort_key(f) for f in item[1]), item[0]))
+
+
+def render(report: Report) -> str:
+    owners = apps_by_finding(report)
+    active = [f for f in report.findings if not f.waived]
+    waived = [f for f in report.findings if f.waived]
+    failing = [f for f in active if is_failing(report, f)]
+    apps_with_findings = {(f.app, f.kind) for f in active}
+    passing = [a for a in report.apps if (a.name, a.kind) not in apps_with_findings]
+
+    if report.input_errors:
+        verdict = "⚠️ **ca-audit could not read every input** — the result cannot be trusted."
+    elif failing:
+        verdict = (
+            f"❌ **ca-audit: {len(failing)} finding(s) at or above {severity_word(report.fail_on)}** "
+            "fail this check."
+        )
+    elif active:
+        verdict = f"✅ **ca-audit passed** (nothing at or above {severity_word(report.fail_on)})."
+    else:
+        verdict = "✅ **ca-audit passed**: no findings."
+
+    out = ["## ca-audit", "", verdict, ""]
+    out += _summary_table(active, waived, report)
+    out += [
+        "",
+        f"{len(report.apps)} app(s) scanned; {len(passing)} passing app(s) not shown.",
+        "",
+    ]
+
+    collapse = len(active) > COLLAPSE_AFTER
+    if active:
+        out += ["### Findings", ""]
+    for (app_name, kind), group in _group(active, owners):
+        app = owners.get(id(group[0]))
+        path = app.path if app else finding_repo_path(group[0], None)
+        title = f"{escape(app_name)} ({KIND_WORDS.get(kind, kind)}, {len(group)} finding(s))"
+        body: list[str] = []
+        for finding in group:
+            body += _finding_lines(finding, owners.get(id(finding)))
+        if collapse:
+            out += [
+                f"<details><summary><b>{title}</b></summary>",
+                "",
+                f"{_code(path)}",
+                "",
+                *body,
+                "",
+                "</details>",
+            ]
+        else:
+            out += [f"#### {title}", "", _code(path), "", *body, ""]
+    if waived:
+        out += ["", f"<details><summary>Waived findings ({len(waived)})</summary>", ""]
+        for finding in sorted(waived, key=sort_key):
+            out.append(
+                f"- **{severity_word(finding.severity)}** {_code(finding.rule_id)} {escape(finding.app)}: "
+                f"{escape(finding.message)} — waived: {escape(waiver_text(finding.waived_by))}"
+            )
+        out += ["", "</details>"]
+    if report.input_errors:
+        out += ["", "### Input errors", ""]
+        for error in report.input_errors:
+            where = f"{error.path}:{error.line}" if error.line else error.path
+            out.append(f"- {_code(where)} {escape(error.message)}")
+    if report.messages:
+        out += ["", "### Notes", ""]
+        out += [f"- {escape(message)}" for message in report.messages]
+
+    text = "\n".join(out).rstrip() + "\n"
+    if len(text) > MAX_CHARS:
+        cut = text.rfind("\n", 0, MAX_CHARS)
+        text = text[:cut] + "\n\n_…truncated: the full report is in the SARIF / JSON output._\n"
+        if text.count("<details>") > text.count("</details>"):
+            text += "\n</details>\n" * (text.count("<details>") - text.count("</details>"))
+    return text
