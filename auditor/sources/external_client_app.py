@@ -124,13 +124,8 @@ def _map_global(app: App, part: tuple[str, Element] | None) -> None:
     callback = root.find("callbackUrl")
     app.set("oauth.callback_urls", split_list(callback.text if callback else None), fields.loc(callback or root))
     fields.certificate(root.find("certificate"), root)
-    for element_name, field_name in (("consumerKey", "oauth.consumer_key_in_source"),
-                                     ("consumerSecret", "oauth.consumer_secret_in_source")):
-        element = root.find(element_name)
-        app.set(field_name, bool(element is not None and element.text.strip()), fields.loc(element or root))
-    for element_name, (field_name, default) in _GLOBAL_FLAGS.items():
-        element = root.find(element_name)
-        app.set(field_name, parse_bool(element.text if element else None, default), fields.loc(element or root))
+    fields.secrets_present(root)
+    fields.flags(root, _GLOBAL_FLAGS)
 
 
 def _map_settings(app: App, part: tuple[str, Element] | None) -> None:

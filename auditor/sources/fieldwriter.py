@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from auditor.certificates import inspect_certificate
 from auditor.model import App, Location
+from auditor.sources.normalize import parse_bool
 from auditor.sources.xmldoc import Element
 
 
@@ -23,6 +24,21 @@ class FieldWriter:
     def text(self, field_name: str, element: Element | None, fallback: Element | None = None) -> None:
         value = element.text.strip() if element is not None and element.text.strip() else None
         self.app.set(field_name, value, self.loc(element or fallback))
+
+    def flag(self, field_name: str, element: Element | None, default: bool | None, fallback: Element) -> None:
+        """A boolean flag with the default Salesforce applies when the element is absent."""
+        self.app.set(field_name, parse_bool(element.text if element else None, default), self.loc(element or fallback))
+
+    def flags(self, parent: Element, table: dict[str, tuple[str, bool]]) -> None:
+        for element_name, (field_name, default) in table.items():
+            self.flag(field_name, parent.find(element_name), default, parent)
+
+    def secrets_present(self, parent: Element) -> None:
+        """Whether a consumer key / secret is committed; their values are never kept."""
+        for element_name, field_name in (("consumerKey", "oauth.consumer_key_in_source"),
+                                         ("consumerSecret", "oauth.consumer_secret_in_source")):
+            element = parent.find(element_name)
+            self.app.set(field_name, bool(element is not None and element.text.strip()), self.loc(element or parent))
 
     def list_of(self, field_name: str, elements: list[Element], fallback: Element) -> None:
         # An empty <profileName/> is how a deploy clears all assignments (S3): not a name.

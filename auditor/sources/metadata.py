@@ -94,18 +94,15 @@ def _map_oauth_config(fields: FieldWriter, oauth: Element | None) -> None:
     app.set("oauth.scopes", canonical_scopes([s.text for s in scopes]), fields.loc(scopes[0] if scopes else oauth))
     callback = oauth.find("callbackUrl")
     app.set("oauth.callback_urls", split_list(callback.text if callback else None), fields.loc(callback or oauth))
+    # Permitted Users is the boolean isAdminApproved on connected apps; false or absent means
+    # "All users may self-authorize" (S3).
     admin = oauth.find("isAdminApproved")
-    approved = parse_bool(admin.text if admin else None, False)
-    app.set("oauth.permitted_users", "admin_approved" if approved else "self_authorized", fields.loc(admin or oauth))
+    permitted = "admin_approved" if parse_bool(admin.text if admin else None, False) else "self_authorized"
+    app.set("oauth.permitted_users", permitted, fields.loc(admin or oauth))
     certificate = oauth.find("certificate")
     fields.certificate(certificate, oauth)
-    for element_name, field_name in (("consumerKey", "oauth.consumer_key_in_source"),
-                                     ("consumerSecret", "oauth.consumer_secret_in_source")):
-        element = oauth.find(element_name)
-        app.set(field_name, bool(element is not None and element.text.strip()), fields.loc(element or oauth))
-    for element_name, (field_name, default) in _OAUTH_FLAGS.items():
-        element = oauth.find(element_name)
-        app.set(field_name, parse_bool(element.text if element else None, default), fields.loc(element or oauth))
+    fields.secrets_present(oauth)
+    fields.flags(oauth, _OAUTH_FLAGS)
     user = oauth.find("oauthClientCredentialUser")
     fields.text("oauth.client_credentials.user", user, fallback=oauth)
     app.set("oauth.device_flow", None)  # connected apps have no metadata flag for it (S1)
@@ -118,7 +115,8 @@ def _map_policies(fields: FieldWriter, root: Element) -> None:
     refresh = policy.find("refreshTokenPolicy") if policy else None
     fields.text("policy.ip_relaxation", ip, fallback=policy)
     location = fields.loc(refresh or policy)
-    for name, value in connected_app_refresh_policy(refresh.text if refresh else None, policy is not None).items():
+    refresh_fields = connected_app_refresh_policy(refresh.text if refresh else None, policy is not None)
+    for name, value in refresh_fields.items():
         app.set(name, value, location)
     app.set("policy.incomplete", policy is not None and (ip is None or refresh is None), fields.loc(policy))
     exchange = policy.find("isTokenExchangeFlowEnabled") if policy else None

@@ -1,0 +1,94 @@
+"""The core loop: config → rules → sources → declarations → rules over apps → Report.
+
+Config and rule problems stop the run before anything is scanned: findings from a rule pack
+that did not load completely could not be trusted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from auditor.engine.config import Config, find_config, load_config
+from auditor.engine.datafile import DataError
+from auditor.engine.evaluate import apply_waivers, run_rules
+from auditor.engine.loader import builtin_rules_dir, load_rules
+from auditor.engine.rule import Rule
+from auditor.model import App, InputError, Report, Severity
+from auditor.sources import SourceResult
+from auditor.sources.normalize import infer_flows
+
+
+@dataclass
+class AuditOptions:
+    paths: list[str] = field(default_factory=lambda: ["."])
+    config_path: Path | None = None
+    extra_rule_dirs: list[Path] = field(default_factory=list)
+    fail_on: Severity | None = None  # overrides the config
+    only: set[str] = field(default_factory=set)
+    skip: set[str] = field(default_factory=set)
+    declared_flows: dict[str, list[str]] = field(default_factory=dict)  # from --flow APP=FLOW
+    today: dt.date | None = None  # injectable clock for waiver expiry
+
+
+@dataclass
+class Setup:
+    """What the audit runs with: the config and the selected rules (or why it cannot run)."""
+
+    config: Config
+    rules: list[Rule]
+    errors: list[InputError]
+
+
+def prepare(options: AuditOptions) -> Setup:
+    config_path = options.config_path or find_config(Path(options.paths[0] if options.paths else "."))
+    config, config_errors = load_config(config_path)
+    if options.config_path and not options.config_path.is_file():
+        config_errors = [DataError(str(options.config_path), None, "config file not found")]
+    rules, rule_errors = load_rules([builtin_rules_dir(), *config.rule_dirs, *options.extra_rule_dirs])
+    errors = [InputError(e.path, e.line, e.message) for e in config_errors + rule_errors]
+    known = {rule.id for rule in rules}
+    for rule_id in sorted((options.only | options.skip) - known):
+        if rules:
+            errors.append(InputError("--only/--skip", None, f"unknown rule id {rule_id}"))
+    selected = [r for r in rules if (not options.only or r.id in options.only) and r.id not in options.skip]
+    return Setup(config, selected, errors)
+
+
+def read_sources(options: AuditOptions) -> SourceResult:
+    from auditor.sources.files import scan_paths
+
+    return scan_paths(options.paths)
+
+
+def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:
+    setup = prepare(options)
+    fail_on = options.fail_on if options.fail_on is not None else setup.config.fail_on
+    if setup.errors:
+        return Report(apps=[], findings=[], input_errors=setup.errors, fail_on=fail_on)
+    source = source if source is not None else read_sources(options)
+    declare(source.apps, setup.config, options.declared_flows)
+    checks = run_rules(setup.rules, source.apps, setup.config)
+    findings = [check.finding for check in checks if check.finding is not None]
+    findings.sort(key=lambda f: (-f.severity, f.app, f.rule_id))
+    messages = apply_waivers(findings, setup.config.waivers, options.today or dt.date.today())
+    return Report(
+        apps=source.apps,
+        findings=findings,
+        input_errors=source.errors,
+        fail_on=fail_on,
+        rules={rule.id: rule for rule in setup.rules},
+        roots=list(options.paths),
+        checks=checks,
+        messages=messages,
+    )
+
+
+def declare(apps: list[App], config: Config, cli_flows: dict[str, list[str]]) -> None:
+    """Add declared flows and integration users (config `apps:` and --flow) to the apps."""
+    for app in apps:
+        declared = [*config.app_flows.get(app.name, []), *cli_flows.get(app.name, [])]
+        app.set("flows_declared", list(dict.fromkeys(declared)))
+        app.set("flows", list(dict.fromkeys(infer_flows(app.values) + declared)))
+        app.set("integration_users", list(config.integration_users.get(app.name, [])))

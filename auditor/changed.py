@@ -1,0 +1,107 @@
+"""Changed-only mode: audit only apps whose metadata files changed in git since a revision.
+
+For pull-request gates. "Changed since REV" means what the branch changed: files that differ
+between the merge base of REV and HEAD and the working tree (committed, staged or not), plus
+untracked files. Using the merge base keeps commits that landed on REV after the branch was
+cut from counting as changes of this branch. An External Client App is one app made of several
+files (header, global OAuth settings, OAuth settings, policies): a change to any part selects it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from auditor.model import App, Report
+
+
+class ChangedError(Exception):
+    """Changed-only mode cannot work here (no git, not a work tree, unknown revision): exit 2."""
+
+
+def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    try:
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=False, check=False)
+    except FileNotFoundError as error:
+        raise ChangedError("--changed-since needs git, and git is not installed or not on PATH") from error
+
+
+def _folder(path: str | Path) -> Path:
+    folder = Path(path)
+    if not folder.is_dir():
+        folder = folder.parent if str(folder.parent) else Path(".")
+    return folder.resolve()
+
+
+def work_tree(path: str | Path) -> Path:
+    """The top of the git work tree holding `path`, or a ChangedError that says so."""
+    folder = _folder(path)
+    if not folder.exists():
+        raise ChangedError(f"--changed-since: {path} does not exist")
+    done = _git(["rev-parse", "--show-toplevel"], folder)
+    if done.returncode != 0:
+        raise ChangedError(
+            f"--changed-since needs a git work tree, and {path} is not inside one "
+            "(run the scan from a clone, or drop --changed-since)"
+        )
+    return Path(os.fsdecode(done.stdout.strip())).resolve()
+
+
+def changed_files(rev: str, path: str | Path = ".") -> set[Path]:
+    """Absolute paths of files changed since `rev` in the work tree that holds `path`."""
+    top = work_tree(path)
+    commit = _git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], top)
+    if commit.returncode != 0:
+        raise ChangedError(
+            f"--changed-since: {rev!r} is not a commit in {top} "
+            "(in CI, fetch enough history: actions/checkout with fetch-depth: 0)"
+        )
+    base = commit.stdout.strip().decode()
+    merge_base = _git(["merge-base", base, "HEAD"], top)
+    if merge_base.returncode == 0 and merge_base.stdout.strip():
+        base = merge_base.stdout.strip().decode()
+    diff = _git(["diff", "--name-only", "--no-renames", "-z", base, "--"], top)
+    if diff.returncode != 0:
+        raise ChangedError(f"--changed-since: git diff failed: {diff.stderr.decode(errors='replace').strip()}")
+    untracked = _git(["ls-files", "--others", "--exclude-standard", "-z"], top)
+    names = [n for n in diff.stdout.split(b"\0") if n]
+    names += [n for n in untracked.stdout.split(b"\0") if n] if untracked.returncode == 0 else []
+    return {(top / os.fsdecode(name)).resolve() for name in names}
+
+
+def app_files(app: App) -> set[Path]:
+    """Every file an app was read from: its main file and each file a field came from."""
+    root = Path(app.root or ".")
+    paths = {app.path, *(loc.path for loc in app.locations.values() if loc and loc.path)}
+    return {(root / p).resolve() for p in paths if p}
+
+
+def restrict(report: Report, changed: set[Path], rev: str) -> int:
+    """Drop apps (with their findings and checks) none of whose files changed; returns how many."""
+    roots = report.roots or sorted({app.root for app in report.apps}) or ["."]
+    selected = [app for app in report.apps if app_files(app) & changed]
+    keep = {(app.kind, app.name, app.root) for app in selected}
+    dropped = len(report.apps) - len(selected)
+    report.apps = selected
+    report.checks = [c for c in report.checks if (c.app.kind, c.app.name, c.app.root) in keep]
+    kept_findings = {id(c.finding) for c in report.checks if c.finding is not None}
+    names = {(app.kind, app.name) for app in selected}
+    report.findings = [
+        f for f in report.findings if id(f) in kept_findings or (not report.checks and (f.kind, f.app) in names)
+    ]
+    report.input_errors = [e for e in report.input_errors if _still_relevant(e.path, roots, changed)]
+    report.messages.append(
+        f"changed since {rev}: audited {len(selected)} app(s) whose files changed; {dropped} unchanged app(s) skipped"
+    )
+    return dropped
+
+
+def _still_relevant(path: str, roots: list[str], changed: set[Path]) -> bool:
+    """An input error about an existing file this branch did not touch is not this run's business;
+    any other (a changed file, a missing path, a bad config) still makes the audit untrustworthy."""
+    if not path:
+        return True
+    candidates = [(Path(root) / path).resolve() for root in roots] + [Path(path).resolve()]
+    existing = [c for c in candidates if c.is_file()]
+    return not existing or any(c in changed for c in existing)

@@ -1,0 +1,247 @@
+"""ca-audit command line. Thin: parse options, run the pipeline, render, choose the exit code."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor import __version__
+from auditor.model import FLOW_NAMES, SEVERITY_WORDS, Report, Severity
+
+app = typer.Typer(
+    name="ca-audit",
+    help="Audit Salesforce Connected Apps and External Client Apps before OAuth flows fail.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+rules_app = typer.Typer(help="List, show, validate and test rules.", no_args_is_help=True)
+app.add_typer(rules_app, name="rules")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"ca-audit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = None,
+) -> None:
+    """Audit Salesforce Connected Apps and External Client Apps before OAuth flows fail."""
+
+
+def _usage_error(message: str) -> typer.Exit:
+    typer.echo(f"ca-audit: error: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _severity(word: str | None, option: str) -> Severity | None:
+    if word is None:
+        return None
+    try:
+        return Severity.parse(word)
+    except KeyError:
+        raise _usage_error(f"{option} takes one of {', '.join(SEVERITY_WORDS)}, not {word!r}") from None
+
+
+def _declared_flows(values: list[str]) -> dict[str, list[str]]:
+    flows: dict[str, list[str]] = {}
+    for value in values:
+        app_name, _, flow = value.partition("=")
+        if not app_name or flow not in FLOW_NAMES:
+            raise _usage_error(f"--flow takes APP=FLOW with FLOW one of {', '.join(FLOW_NAMES)}; got {value!r}")
+        flows.setdefault(app_name, []).append(flow)
+    return flows
+
+
+def _ids(values: list[str]) -> set[str]:
+    return {part.strip() for value in values for part in value.split(",") if part.strip()}
+
+
+def _outputs(values: list[str], main_format: str) -> list[tuple[str, Path]]:
+    """`--output PATH` writes the main format; `--output FORMAT=PATH` writes another format."""
+    from auditor.formats import FORMATS
+
+    outputs = []
+    for value in values:
+        name, sep, path = value.partition("=")
+        if sep and name in FORMATS:
+            outputs.append((name, Path(path)))
+        elif sep and name.isidentifier() and len(name) > 1:
+            raise _usage_error(f"unknown format {name!r} in --output; choose from {', '.join(FORMATS)}")
+        else:
+            outputs.append((main_format, Path(value)))
+    return outputs
+
+
+@app.command()
+def scan(
+    paths: Annotated[list[str] | None, typer.Argument(help="Files or folders to audit (default: .)")] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="table, json, …")] = "table",
+    output: Annotated[
+        list[str] | None,
+        typer.Option("--output", "-o", help="Write the report to PATH, or FORMAT=PATH for another format "
+                     "(repeatable)."),
+    ] = None,
+    fail_on: Annotated[str | None, typer.Option(help="Lowest severity that fails the run.")] = None,
+    config: Annotated[Path | None, typer.Option(help="Config file (default: .ca-audit.yaml found upward).")] = None,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule folder (repeatable).")] = None,
+    only: Annotated[list[str] | None, typer.Option(help="Run only these rule ids (comma-separated).")] = None,
+    skip: Annotated[list[str] | None, typer.Option(help="Skip these rule ids (comma-separated).")] = None,
+    flow: Annotated[
+        list[str] | None, typer.Option(help="Declare a flow for one run: APP=FLOW (repeatable).")
+    ] = None,
+) -> None:
+    """Audit connected apps and external client apps in metadata files."""
+    from auditor.audit import AuditOptions, audit
+    from auditor.formats import FORMATS
+
+    if output_format not in FORMATS:
+        raise _usage_error(f"unknown format {output_format!r}; choose from {', '.join(FORMATS)}")
+    options = AuditOptions(
+        paths=paths or ["."],
+        config_path=config,
+        extra_rule_dirs=list(rules or []),
+        fail_on=_severity(fail_on, "--fail-on"),
+        only=_ids(only or []),
+        skip=_ids(skip or []),
+        declared_flows=_declared_flows(flow or []),
+    )
+    outputs = _outputs(output or [], output_format)
+    report = audit(options)
+    emit(report, output_format, outputs)
+    raise typer.Exit(report.exit_code())
+
+
+def emit(report: Report, output_format: str, outputs: list[tuple[str, Path]]) -> None:
+    """Write every requested output; the main format goes to stdout unless it was sent to a file."""
+    for name, path in outputs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_render(name, report, colour=False), encoding="utf-8")
+    if not any(name == output_format for name, _ in outputs):
+        sys.stdout.write(_render(output_format, report, colour=_colour_wanted()))
+    elif output_format != "table":
+        from auditor.formats.table import summary_line
+
+        typer.echo(summary_line(report), err=True)
+
+
+def _render(name: str, report: Report, colour: bool) -> str:
+    from auditor.formats import render
+
+    if name == "table":
+        from auditor.formats.table import render as render_table
+
+        return render_table(report, color=colour)
+    return render(name, report)
+
+
+def _colour_wanted() -> bool:
+    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+def _load_rule_dirs(dirs: list[Path] | None):
+    from auditor.engine.loader import builtin_rules_dir, load_rules
+
+    rules, errors = load_rules(list(dirs) if dirs else [builtin_rules_dir()])
+    for error in errors:
+        where = f"{error.path}:{error.line}" if error.line else error.path
+        typer.echo(f"{where}: {error.message}", err=True)
+    if errors:
+        raise typer.Exit(2)
+    return rules
+
+
+@rules_app.command("list")
+def rules_list(
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule folder (repeatable).")] = None,
+) -> None:
+    """List the rules: id, severity, kinds, title."""
+    from tabulate import tabulate
+
+    from auditor.engine.loader import builtin_rules_dir
+
+    loaded = _load_rule_dirs([builtin_rules_dir(), *(rules or [])])
+    rows = [(r.id, str(r.severity), ", ".join(_short_kind(k) for k in r.applies_to), r.title) for r in loaded]
+    typer.echo(tabulate(rows, headers=["id", "severity", "applies to", "title"]))
+
+
+def _short_kind(kind: str) -> str:
+    return {"connected_app": "CA", "external_client_app": "ECA"}.get(kind, kind)
+
+
+@rules_app.command("show")
+def rules_show(
+    rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. CA-01")],
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule folder (repeatable).")] = None,
+) -> None:
+    """Show one rule: title, why, fix, references."""
+    from auditor.engine.loader import builtin_rules_dir
+
+    loaded = {r.id.upper(): r for r in _load_rule_dirs([builtin_rules_dir(), *(rules or [])])}
+    rule = loaded.get(rule_id.upper())
+    if rule is None:
+        raise _usage_error(f"no rule {rule_id!r}; `ca-audit rules list` shows them")
+    kinds = ", ".join(rule.applies_to)
+    parts = [f"{rule.id}  {rule.title}", f"severity: {rule.severity}    applies to: {kinds}",
+             f"tags: {', '.join(rule.tags)}" if rule.tags else "", "", "Why", _indent(rule.why), "", "Fix",
+             _indent(rule.fix)]
+    if rule.references:
+        parts += ["", "References", *(f"  {ref}" for ref in rule.references)]
+    typer.echo("\n".join(p for p in parts if p is not None))
+
+
+def _indent(text: str) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.fill(p, width=96, initial_indent="  ", subsequent_indent="  ")
+                     for p in text.split("\n") if p.strip())
+
+
+@rules_app.command("validate")
+def rules_validate(
+    dirs: Annotated[list[Path] | None, typer.Argument(help="Rule folders (default: the built-in pack)")] = None,
+) -> None:
+    """Validate rule files against the rule schema; exit 2 on any problem."""
+    loaded = _load_rule_dirs(dirs)
+    typer.echo(f"{len(loaded)} rule{'s' if len(loaded) != 1 else ''} valid")
+
+
+@rules_app.command("test")
+def rules_test(
+    dirs: Annotated[list[Path] | None, typer.Argument(help="Rule folders (default: the built-in pack)")] = None,
+) -> None:
+    """Run the `tests` of every rule; exit 1 on any failure."""
+    from auditor.engine.testing import run_rule_tests
+
+    loaded = _load_rule_dirs(dirs)
+    results = run_rule_tests(loaded)
+    failures = [r for r in results if not r.ok]
+    for result in failures:
+        typer.echo(f"FAIL {result.rule_id} tests[{result.index}] ({result.expected}): {result.detail}")
+    untested = [r.id for r in loaded if not any(c for c in r.tests if "pass" in c)
+                or not any(c for c in r.tests if "fail" in c)]
+    for rule_id in untested:
+        typer.echo(f"FAIL {rule_id}: needs at least one pass and one fail test")
+    passed = len(results) - len(failures)
+    typer.echo(f"{passed} passed, {len(failures) + len(untested)} failed")
+    raise typer.Exit(1 if failures or untested else 0)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,93 @@
+"""Evaluate rule conditions over an app's values. Pure data in, bool out: nothing is executed.
+
+Unknown values are None. Positive tests on None are false and negative tests true, so a rule
+that needs a value to be known says so with `exists: true` rather than guessing.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+OPERATORS = (
+    "equals", "not_equals", "in", "not_in", "contains", "not_contains", "contains_any",
+    "contains_all", "exists", "empty", "matches", "less_than", "greater_than",
+)
+
+
+def holds(condition: dict[str, Any], values: dict[str, Any]) -> bool:
+    if "all" in condition:
+        return all(holds(c, values) for c in condition["all"])
+    if "any" in condition:
+        return any(holds(c, values) for c in condition["any"])
+    if "not" in condition:
+        return not holds(condition["not"], values)
+    operator = next(key for key in condition if key != "field")
+    return _TESTS[operator](values.get(condition["field"]), condition[operator])
+
+
+def _sequence(value: Any) -> list[Any] | str:
+    if value is None:
+        return []
+    return value if isinstance(value, (list, str)) else [value]
+
+
+def _contains(value: Any, item: Any) -> bool:
+    return item in _sequence(value)
+
+
+@lru_cache(maxsize=256)
+def compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _matches(value: Any, pattern: str) -> bool:
+    if value is None:
+        return False
+    items = value if isinstance(value, list) else [value]
+    return any(compiled(pattern).search(str(item)) for item in items if item is not None)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+_TESTS = {
+    "equals": lambda value, expected: value == expected,
+    "not_equals": lambda value, expected: value != expected,
+    "in": lambda value, options: value is not None and value in options,
+    "not_in": lambda value, options: value not in options,
+    "contains": _contains,
+    "not_contains": lambda value, item: not _contains(value, item),
+    "contains_any": lambda value, items: any(_contains(value, i) for i in items),
+    "contains_all": lambda value, items: all(_contains(value, i) for i in items),
+    "exists": lambda value, wanted: (value is not None) == wanted,
+    "empty": lambda value, wanted: (value is None or value == "" or value == []) == wanted,
+    "matches": _matches,
+    "less_than": lambda value, limit: _number(value) and value < limit,
+    "greater_than": lambda value, limit: _number(value) and value > limit,
+}
+
+
+def fields_named(condition: dict[str, Any] | None) -> list[str]:
+    """Every field a condition reads, in order (for explanations and docs)."""
+    if not condition:
+        return []
+    for key in ("all", "any"):
+        if key in condition:
+            return [f for c in condition[key] for f in fields_named(c)]
+    if "not" in condition:
+        return fields_named(condition["not"])
+    return [condition["field"]]
+
+
+def patterns_in(condition: dict[str, Any] | None) -> list[str]:
+    if not condition:
+        return []
+    for key in ("all", "any"):
+        if key in condition:
+            return [p for c in condition[key] for p in patterns_in(c)]
+    if "not" in condition:
+        return patterns_in(condition["not"])
+    return [condition["matches"]] if "matches" in condition else []

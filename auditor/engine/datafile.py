@@ -1,0 +1,183 @@
+"""Rule and config files are data: YAML safe loading, JSON Schema validation, nothing executed.
+
+Validation needs `yaml` and `jsonschema` (~100 ms of imports together), and the pre-commit hook
+runs ca-audit on every commit with the same rule pack. So a set of files that validated once is
+cached as JSON, keyed by the tool version, the schema and the exact bytes of every file; a hit
+skips both imports. Invalid files are never cached.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from auditor import __version__
+from auditor.model import FIELDS
+
+
+@dataclass(frozen=True)
+class DataError:
+    path: str
+    line: int | None
+    message: str
+
+
+@dataclass
+class DataFile:
+    path: Path
+    shown: str  # how the path is printed in messages
+    text: str
+
+
+def shown_path(path: Path) -> str:
+    """Relative to the working folder when inside it, as people typed it."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def schema_text(name: str) -> str:
+    return resources.files("auditor").joinpath("schemas", name).read_text(encoding="utf-8")
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    schema = json.loads(schema_text(name))
+    if "field" in schema.get("$defs", {}):
+        schema["$defs"]["field"] = {"enum": sorted(FIELDS)}
+    return schema
+
+
+def read_files(paths: list[tuple[Path, str]]) -> tuple[list[DataFile], list[DataError]]:
+    files, errors = [], []
+    for path, shown in paths:
+        try:
+            files.append(DataFile(path, shown, path.read_text(encoding="utf-8")))
+        except UnicodeDecodeError:
+            errors.append(DataError(shown, None, "the file is not valid UTF-8 text"))
+        except OSError as error:
+            errors.append(DataError(shown, None, f"cannot read the file: {error.strerror or error}"))
+    return files, errors
+
+
+def load_validated(files: list[DataFile], schema_name: str) -> tuple[list[Any], list[DataError]]:
+    """Parse and validate every file; returns the documents in order, or the errors."""
+    key = _cache_key(files, schema_name)
+    cached = _cache_read(key)
+    if cached is not None:
+        return cached, []
+    documents, errors = _parse_and_validate(files, schema_name)
+    if not errors:
+        _cache_write(key, documents)
+    return documents, errors
+
+
+def _parse_and_validate(files: list[DataFile], schema_name: str) -> tuple[list[Any], list[DataError]]:
+    import jsonschema
+    import yaml
+
+    validator = jsonschema.Draft202012Validator(load_schema(schema_name))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    documents, errors = [], []
+    for file in files:
+        try:
+            data = _plain(yaml.load(file.text, Loader=loader))  # noqa: S506 - a SafeLoader
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            problem = getattr(error, "problem", None) or str(error)
+            errors.append(DataError(file.shown, mark.line + 1 if mark else None, f"invalid YAML: {problem}"))
+            continue
+        file_errors = [_describe(error, file) for error in validator.iter_errors(data)]
+        errors.extend(sorted(file_errors, key=lambda e: e.line or 0))
+        documents.append(data)
+    return documents, errors
+
+
+def _describe(error: Any, file: DataFile) -> DataError:
+    import jsonschema
+
+    best = jsonschema.exceptions.best_match([error])
+    # Inside oneOf (conditions) the deepest, most relevant sub-error names the real mistake.
+    while best.context:
+        best = jsonschema.exceptions.best_match(best.context)
+    where = ".".join(str(part) for part in best.absolute_path) or "(top level)"
+    return DataError(file.shown, _line_of(file.text, list(best.absolute_path)), f"at {where}: {best.message}")
+
+
+def _line_of(text: str, path: list[Any]) -> int | None:
+    """The 1-based line of a path inside a YAML document (for messages only)."""
+    import yaml
+
+    try:
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
+    line = node.start_mark.line + 1 if node else None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            break
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+    return line
+
+
+def _plain(value: Any) -> Any:
+    """YAML dates become ISO strings so that documents are JSON (for the schema and the cache)."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _cache_dir() -> Path | None:
+    if os.environ.get("CA_AUDIT_NO_CACHE"):
+        return None
+    base = os.environ.get("CA_AUDIT_CACHE_DIR") or os.environ.get("XDG_CACHE_HOME")
+    return Path(base) / "ca-audit" if base else Path.home() / ".cache" / "ca-audit"
+
+
+def _cache_key(files: list[DataFile], schema_name: str) -> str:
+    digest = hashlib.sha256()
+    for part in (__version__, schema_name, schema_text(schema_name), json.dumps(sorted(FIELDS))):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    for file in files:
+        digest.update(file.shown.encode() + b"\0" + file.text.encode() + b"\0")
+    return digest.hexdigest()
+
+
+def _cache_read(key: str) -> list[Any] | None:
+    directory = _cache_dir()
+    if directory is None:
+        return None
+    try:
+        return json.loads((directory / f"{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _cache_write(key: str, documents: list[Any]) -> None:
+    directory = _cache_dir()
+    if directory is None:
+        return
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        temporary = directory / f"{key}.{os.getpid()}.tmp"
+        temporary.write_text(json.dumps(documents), encoding="utf-8")
+        temporary.replace(directory / f"{key}.json")
+    except OSError:
+        pass  # a read-only home is fine: we simply validate again next time

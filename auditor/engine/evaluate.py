@@ -1,0 +1,78 @@
+"""Apply rules to apps: `when` selects, `require` must hold, `severity_if` and config adjust."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+
+from auditor.engine.conditions import holds
+from auditor.engine.config import Config, Waiver
+from auditor.engine.rule import Rule
+from auditor.engine.templating import render
+from auditor.model import App, Check, Finding, Severity
+
+
+def applies(rule: Rule, app: App) -> bool:
+    return app.kind in rule.applies_to and (rule.when is None or holds(rule.when, app.values))
+
+
+def evaluate_rule(rule: Rule, app: App) -> Finding | None:
+    """The finding this rule raises on this app, or None when it passes."""
+    if holds(rule.require, app.values):
+        return None
+    return Finding(
+        rule_id=rule.id,
+        severity=severity_for(rule, app),
+        app=app.name,
+        kind=app.kind,
+        message=render(rule.message, app.values),
+        fix=rule.fix,
+        location=app.location_of(rule.location),
+        field=rule.location,
+        title=rule.title,
+        notes=list(app.notes),
+    )
+
+
+def severity_for(rule: Rule, app: App) -> Severity:
+    for entry in rule.severity_if:
+        if holds(entry["when"], app.values):
+            return Severity.parse(entry["severity"])
+    return rule.severity
+
+
+def run_rules(rules: Iterable[Rule], apps: Iterable[App], config: Config) -> list[Check]:
+    active = [r for r in rules if r.id not in config.disabled_rules]
+    checks = []
+    for app in apps:
+        for rule in active:
+            if not applies(rule, app):
+                continue
+            finding = evaluate_rule(rule, app)
+            if finding is not None and rule.id in config.severity_overrides:
+                finding.severity = config.severity_overrides[rule.id]
+            checks.append(Check(app, rule.id, finding))
+    return checks
+
+
+def apply_waivers(findings: list[Finding], waivers: list[Waiver], today: dt.date) -> list[str]:
+    """Mark waived findings; return the run-level messages (expired and unmatched waivers)."""
+    messages = []
+    for waiver in waivers:
+        matching = [f for f in findings if _waiver_matches(waiver, f)]
+        if waiver.expired(today):
+            if matching:
+                messages.append(f"waiver for {waiver.rule} on {waiver.app} expired on "
+                                f"{waiver.expires.isoformat()}: its findings count again")
+            continue
+        for finding in matching:
+            finding.waived_by = waiver.as_dict()
+        waiver.matched = bool(matching)
+        if not matching:
+            messages.append(f"waiver for {waiver.rule} on {waiver.app} matches no finding; remove it")
+    return messages
+
+
+def _waiver_matches(waiver: Waiver, finding: Finding) -> bool:
+    return fnmatchcase(finding.rule_id, waiver.rule) and fnmatchcase(finding.app, waiver.app)

@@ -1,0 +1,110 @@
+"""Load rule packs: the built-in `rules/` plus any extra folders, validated before any scan."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import auditor
+from auditor.engine.conditions import patterns_in
+from auditor.engine.datafile import DataError, load_validated, read_files, shown_path
+from auditor.engine.rule import Rule
+from auditor.engine.templating import placeholders
+from auditor.model import APP_KINDS, FIELDS, Severity
+
+RULE_SCHEMA = "rule.schema.json"
+
+
+def builtin_rules_dir() -> Path:
+    package_dir = Path(auditor.__file__).parent
+    installed = package_dir / "rules"  # a wheel installs the top-level rules/ as auditor/rules
+    return installed if installed.is_dir() else package_dir.parent / "rules"
+
+
+def rule_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_rules(directories: list[Path]) -> tuple[list[Rule], list[DataError]]:
+    paths: list[tuple[Path, str]] = []
+    errors: list[DataError] = []
+    for directory in directories:
+        if not directory.is_dir():
+            errors.append(DataError(str(directory), None, "rule folder not found"))
+            continue
+        paths.extend((file, shown_path(file)) for file in rule_files(directory))
+    files, read_errors = read_files(paths)
+    errors.extend(read_errors)
+    documents, schema_errors = load_validated(files, RULE_SCHEMA)
+    if schema_errors:
+        return [], errors + schema_errors
+    rules: list[Rule] = []
+    seen: dict[str, str] = {}
+    for file, document in zip(files, documents, strict=True):
+        problems = semantic_problems(document)
+        errors.extend(DataError(file.shown, None, problem) for problem in problems)
+        if document["id"] in seen:
+            errors.append(DataError(file.shown, None, f"rule id {document['id']} is already defined in "
+                                    f"{seen[document['id']]}"))
+        seen.setdefault(document["id"], file.shown)
+        if not problems:
+            rules.append(build_rule(document, file.shown))
+    return (rules if not errors else []), errors
+
+
+def semantic_problems(document: dict[str, Any]) -> list[str]:
+    """What the schema cannot say: regexes compile, placeholders and fixture fields exist."""
+    problems = []
+    conditions = [("when", document.get("when")), ("require", document.get("require"))]
+    conditions += [(f"severity_if.{i}.when", e["when"]) for i, e in enumerate(document.get("severity_if", []))]
+    for where, condition in conditions:
+        for pattern in patterns_in(condition):
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                problems.append(f"at {where}: invalid regular expression {pattern!r}: {error}")
+    for name in placeholders(document["message"]):
+        if name not in FIELDS:
+            problems.append(f"at message: unknown field {{{name}}} in the template")
+    for index, case in enumerate(document.get("tests", [])):
+        for outcome, model in case.items():
+            for name in flatten(model):
+                if name not in FIELDS:
+                    problems.append(f"at tests.{index}.{outcome}: unknown field {name}")
+    return problems
+
+
+def build_rule(document: dict[str, Any], source_path: str) -> Rule:
+    severity = Severity.parse(document["severity"])
+    return Rule(
+        id=document["id"],
+        title=document["title"],
+        severity=severity,
+        default_severity=severity,
+        message=document["message"],
+        require=document["require"],
+        source_path=source_path,
+        applies_to=tuple(document.get("applies_to", APP_KINDS)),
+        when=document.get("when"),
+        severity_if=document.get("severity_if", []),
+        why=document.get("why", "").strip(),
+        fix=document.get("fix", "").strip(),
+        location=document.get("location"),
+        references=document.get("references", []),
+        tags=document.get("tags", []),
+        tests=document.get("tests", []),
+    )
+
+
+def flatten(model: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`{oauth: {scopes: [Api]}}` → `{"oauth.scopes": ["Api"]}`; dotted keys are accepted as is."""
+    flat: dict[str, Any] = {}
+    for key, value in model.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and name not in FIELDS:
+            flat.update(flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+

@@ -1,0 +1,29 @@
+"""Message templates: `{name}` and `{oauth.scopes}` style placeholders filled from model values.
+
+Deliberately not str.format: a template is data from a rule file and must not reach attributes.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+
+
+def placeholders(template: str) -> list[str]:
+    return PLACEHOLDER.findall(template)
+
+
+def render(template: str, values: dict[str, Any]) -> str:
+    return PLACEHOLDER.sub(lambda match: _show(values.get(match.group(1))), template)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "unknown"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) if value else "none"
+    return str(value)

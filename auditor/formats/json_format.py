@@ -1,0 +1,37 @@
+"""`--format json`: the contract in DESIGN.md ("Output contract"). Keys are stable."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from auditor import __version__
+from auditor.model import Report
+
+
+def as_data(report: Report) -> dict:
+    active = report.active_findings
+    by_severity = Counter(str(f.severity) for f in active)
+    return {
+        "tool": {"name": "ca-audit", "version": __version__},
+        "summary": {
+            "apps": len(report.apps),
+            "findings": len(active),
+            "by_severity": {s: by_severity[s] for s in _SEVERITY_ORDER if by_severity[s]},
+            "input_errors": len(report.input_errors),
+            "waived": len(report.findings) - len(active),
+            "fail_on": str(report.fail_on),
+            "exit_code": report.exit_code(),
+        },
+        "apps": [{"name": a.name, "kind": a.kind, "path": a.path} for a in report.apps],
+        "findings": [f.as_dict() for f in report.findings],
+        "input_errors": [e.as_dict() for e in report.input_errors],
+        "messages": list(report.messages),
+    }
+
+
+_SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
+
+
+def render(report: Report) -> str:
+    return json.dumps(as_data(report), indent=2, ensure_ascii=False) + "\n"

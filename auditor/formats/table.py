@@ -1,0 +1,104 @@
+"""`--format table`: for people at a terminal. Findings grouped by app, worst app first.
+
+Laid out by hand rather than with tabulate: this is the default format the pre-commit hook
+prints, and tabulate costs ~65 ms to import.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+
+from auditor.model import Finding, Report, Severity
+
+_COLOURS = {
+    Severity.CRITICAL: "\033[1;35m",
+    Severity.HIGH: "\033[1;31m",
+    Severity.MEDIUM: "\033[33m",
+    Severity.LOW: "\033[36m",
+    Severity.INFO: "\033[2m",
+}
+_RESET, _BOLD, _DIM, _GREEN = "\033[0m", "\033[1m", "\033[2m", "\033[32m"
+_KIND_NAMES = {"connected_app": "connected app", "external_client_app": "external client app"}
+
+
+class _Style:
+    def __init__(self, colour: bool) -> None:
+        self.colour = colour
+
+    def __call__(self, code: str, text: str) -> str:
+        return f"{code}{text}{_RESET}" if self.colour else text
+
+
+def render(report: Report, color: bool = False) -> str:
+    style = _Style(color)
+    lines: list[str] = []
+    lines += _findings_by_app(report, style)
+    lines += _input_errors(report, style)
+    lines += [f"note: {message}" for message in report.messages]
+    if lines:
+        lines.append("")
+    lines.append(summary_line(report, style))
+    return "\n".join(lines) + "\n"
+
+
+def _findings_by_app(report: Report, style: _Style) -> list[str]:
+    by_app: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    for finding in report.findings:
+        by_app[(finding.app, finding.kind)].append(finding)
+    id_width = max((len(f.rule_id) for f in report.findings), default=5)
+    lines: list[str] = []
+    for (app, kind), findings in sorted(by_app.items(), key=_worst_first):
+        findings.sort(key=lambda f: (f.waived, -f.severity, f.rule_id))
+        count = sum(not f.waived for f in findings)
+        noun = "finding" if count == 1 else "findings"
+        lines.append(style(_BOLD, app) + style(_DIM, f"  ({_KIND_NAMES.get(kind, kind)}, {count} {noun})"))
+        for finding in findings:
+            lines += _finding_lines(finding, id_width, style)
+        lines.append("")
+    return lines
+
+
+def _worst_first(item: tuple[tuple[str, str], list[Finding]]) -> tuple[int, str]:
+    (app, _kind), findings = item
+    active = [f.severity for f in findings if not f.waived]
+    return (-(max(active) if active else -1), app)
+
+
+def _finding_lines(finding: Finding, id_width: int, style: _Style) -> list[str]:
+    severity = f"{finding.severity!s:<8}"
+    severity = style(_DIM, "waived  ") if finding.waived else style(_COLOURS[finding.severity], severity)
+    indent = " " * (2 + 8 + 1 + id_width + 2)
+    lines = [f"  {severity} {finding.rule_id:<{id_width}}  {finding.message}",
+             f"{indent}{style(_DIM, str(finding.location))}"]
+    if finding.waived:
+        lines.append(f"{indent}{style(_DIM, 'waived: ' + str(finding.waived_by.get('reason', '')))}")
+    return lines
+
+
+def _input_errors(report: Report, style: _Style) -> list[str]:
+    if not report.input_errors:
+        return []
+    lines = [style(_BOLD, f"Input errors ({len(report.input_errors)}): these inputs were not audited")]
+    lines += [f"  {style(_COLOURS[Severity.HIGH], 'error')}  {error}" for error in report.input_errors]
+    return lines + [""]
+
+
+def summary_line(report: Report, style: _Style | None = None) -> str:
+    style = style or _Style(False)
+    active = report.active_findings
+    counts = Counter(f.severity for f in active)
+    detail = ", ".join(f"{counts[s]} {s}" for s in sorted(counts, reverse=True))
+    apps = f"{len(report.apps)} app{'s' if len(report.apps) != 1 else ''}"
+    text = f"{apps} audited, {len(active)} finding{'s' if len(active) != 1 else ''}"
+    text += f" ({detail})" if detail else ""
+    waived = len(report.findings) - len(active)
+    text += f", {waived} waived" if waived else ""
+    errors = len(report.input_errors)
+    text += f", {errors} input error{'s' if errors != 1 else ''}" if errors else ""
+    code = report.exit_code()
+    verdict = {0: style(_GREEN, "PASSED"), 1: style(_COLOURS[Severity.HIGH], "FAILED")}.get(
+        code, style(_COLOURS[Severity.HIGH], "INCOMPLETE")
+    )
+    reason = {0: f"nothing at or above {report.fail_on}", 1: f"findings at or above {report.fail_on}",
+              2: "some input could not be read; the audit cannot be trusted"}[code]
+    return f"{verdict}: {text} — {reason}"
