@@ -14,6 +14,10 @@ from auditor.model import Report
 FORMATS: dict[str, str] = {
     "table": "auditor.formats.table",
     "json": "auditor.formats.json_format",
+    "sarif": "auditor.formats.sarif",
+    "junit": "auditor.formats.junit",
+    "markdown": "auditor.formats.markdown",
+    "github": "auditor.formats.github",
 }
 
 
