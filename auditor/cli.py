@@ -99,6 +99,15 @@ def scan(
     flow: Annotated[
         list[str] | None, typer.Option(help="Declare a flow for one run: APP=FLOW (repeatable).")
     ] = None,
+    baseline: Annotated[
+        Path | None, typer.Option(help="Report only findings not recorded in this baseline file.")
+    ] = None,
+    write_baseline: Annotated[
+        Path | None, typer.Option(help="Record the current findings in this baseline file.")
+    ] = None,
+    changed_since: Annotated[
+        str | None, typer.Option(help="Audit only apps whose files changed in git since this revision.")
+    ] = None,
 ) -> None:
     """Audit connected apps and external client apps in metadata files."""
     from auditor.audit import AuditOptions, audit
@@ -116,9 +125,42 @@ def scan(
         declared_flows=_declared_flows(flow or []),
     )
     outputs = _outputs(output or [], output_format)
+    changed = _changed_files(changed_since, options.paths) if changed_since else None
     report = audit(options)
+    _ci_steps(report, changed_since, changed, baseline, write_baseline)
     emit(report, output_format, outputs)
     raise typer.Exit(report.exit_code())
+
+
+def _changed_files(rev: str, paths: list[str]):
+    from auditor.changed import ChangedError, changed_files
+
+    try:
+        return set().union(*(changed_files(rev, path) for path in paths))
+    except ChangedError as error:
+        raise _usage_error(str(error)) from None
+
+
+def _ci_steps(report: Report, rev: str | None, changed, baseline: Path | None, write_to: Path | None) -> None:
+    """Changed-only filtering, then baselines: write the current findings, report only new ones."""
+    from auditor import baseline as baselines
+
+    if rev is not None:
+        from auditor.changed import restrict
+
+        restrict(report, changed, rev)
+    if write_to is not None:
+        if report.input_errors:  # a baseline from an incomplete audit would hide nothing it should
+            typer.echo(f"ca-audit: not writing {write_to}: some input could not be read", err=True)
+        else:
+            count = baselines.write(report, write_to)
+            typer.echo(f"ca-audit: wrote {count} finding(s) to the baseline {write_to}", err=True)
+    if baseline is not None:
+        try:
+            loaded = baselines.load(baseline)
+        except baselines.BaselineError as error:
+            raise _usage_error(str(error)) from None
+        baselines.apply(report, loaded, partial=rev is not None)
 
 
 def emit(report: Report, output_format: str, outputs: list[tuple[str, Path]]) -> None:
@@ -237,6 +279,37 @@ def rules_test(
     passed = len(results) - len(failures)
     typer.echo(f"{passed} passed, {len(failures) + len(untested)} failed")
     raise typer.Exit(1 if failures or untested else 0)
+
+
+@rules_app.command("docs")
+def rules_docs(
+    output: Annotated[
+        str, typer.Option("--output", "-o", help="File to write, or - for stdout.")
+    ] = "docs/rules.md",
+    check: Annotated[
+        bool, typer.Option("--check", help="Write nothing; exit 1 if the file is not current.")
+    ] = False,
+    rules: Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule folder (repeatable).")] = None,
+) -> None:
+    """Write the rule reference (docs/rules.md): id, severity, title, why, fix, references."""
+    from auditor.engine.loader import builtin_rules_dir
+    from auditor.rulesdoc import render_rules
+
+    text = render_rules(_load_rule_dirs([builtin_rules_dir(), *(rules or [])]))
+    if output == "-":
+        sys.stdout.write(text)
+        return
+    target = Path(output)
+    if check:
+        current = target.read_text(encoding="utf-8") if target.is_file() else None
+        if current != text:
+            typer.echo(f"{target} is not current; run `ca-audit rules docs --output {target}`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{target} is current")
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    typer.echo(f"wrote {target}")
 
 
 def main() -> None:

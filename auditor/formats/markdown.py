@@ -7,6 +7,8 @@ the comment stays scannable, and the whole text stays under GitHub's comment siz
 
 from __future__ import annotations
 
+import re
+
 from auditor.formats._ci import (
     SEVERITY_WORDS,
     apps_by_finding,
@@ -14,6 +16,7 @@ from auditor.formats._ci import (
     finding_location,
     finding_repo_path,
     is_failing,
+    repo_path,
     severity_word,
     sort_key,
     waiver_text,
@@ -27,9 +30,19 @@ MAX_CHARS = 60000  # GitHub rejects comments over 65536 characters
 
 
 def escape(text: str) -> str:
-    """Plain text inside Markdown/HTML: no tags, no table breaks, no emphasis surprises."""
-    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return text.replace("|", "\\|").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    """Text from rules and metadata, made safe for a comment: `<scopes>` must show, not vanish as
+    an HTML tag, and must not break a table. Code spans are kept as they are (entities are not
+    decoded inside them, so escaping there would show `&lt;`)."""
+    text = " ".join(str(text).split())
+    parts = re.split(r"(`[^`]*`)", text)
+    out = []
+    for part in parts:
+        if part.startswith("`") and part.endswith("`") and len(part) >= 2:
+            out.append(part)
+        else:
+            part = part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            out.append(part.replace("|", "\\|"))
+    return "".join(out)
 
 
 def _code(text: str) -> str:
@@ -44,9 +57,7 @@ def _summary_table(active: list[Finding], waived: list[Finding], report: Report)
     lines = ["| Severity | Findings | Failing | Waived |", "|---|---:|---:|---:|"]
     for word in SEVERITY_WORDS:
         lines.append(f"| {word} | {active_counts[word]} | {failing_counts[word]} | {waived_counts[word]} |")
-    lines.append(
-        f"| **total** | **{len(active)}** | **{sum(failing_counts.values())}** | **{len(waived)}** |"
-    )
+    lines.append(f"| **total** | **{len(active)}** | **{sum(failing_counts.values())}** | **{len(waived)}** |")
     return lines
 
 
@@ -71,10 +82,16 @@ def _finding_lines(finding: Finding, app: App | None) -> list[str]:
     return out
 
 
-def _group(findings: list[Finding], owners: dict[int, App]) -> list[tuple[tuple[str, str], list[Finding]]]:
-    groups: dict[tuple[str, str], list[Finding]] = {}
+def _app_file(finding: Finding, owners: dict[int, App]) -> str:
+    app = owners.get(id(finding))
+    return repo_path(app.root, app.path) if app else finding_repo_path(finding, None)
+
+
+def _group(findings: list[Finding], owners: dict[int, App]) -> list[tuple[tuple[str, str, str], list[Finding]]]:
+    """By app — and by its file, since two projects in one scan may hold apps of the same name."""
+    groups: dict[tuple[str, str, str], list[Finding]] = {}
     for finding in sorted(findings, key=sort_key):
-        groups.setdefault((finding.app, finding.kind), []).append(finding)
+        groups.setdefault((finding.app, finding.kind, _app_file(finding, owners)), []).append(finding)
     return sorted(groups.items(), key=lambda item: (min(sort_key(f) for f in item[1]), item[0]))
 
 
@@ -90,8 +107,7 @@ def render(report: Report) -> str:
         verdict = "⚠️ **ca-audit could not read every input** — the result cannot be trusted."
     elif failing:
         verdict = (
-            f"❌ **ca-audit: {len(failing)} finding(s) at or above {severity_word(report.fail_on)}** "
-            "fail this check."
+            f"❌ **ca-audit: {len(failing)} finding(s) at or above {severity_word(report.fail_on)}** fail this check."
         )
     elif active:
         verdict = f"✅ **ca-audit passed** (nothing at or above {severity_word(report.fail_on)})."
@@ -109,9 +125,7 @@ def render(report: Report) -> str:
     collapse = len(active) > COLLAPSE_AFTER
     if active:
         out += ["### Findings", ""]
-    for (app_name, kind), group in _group(active, owners):
-        app = owners.get(id(group[0]))
-        path = app.path if app else finding_repo_path(group[0], None)
+    for (app_name, kind, path), group in _group(active, owners):
         title = f"{escape(app_name)} ({KIND_WORDS.get(kind, kind)}, {len(group)} finding(s))"
         body: list[str] = []
         for finding in group:
