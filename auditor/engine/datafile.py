@@ -67,7 +67,8 @@ def read_files(paths: list[tuple[Path, str]]) -> tuple[list[DataFile], list[Data
 
 
 def load_validated(files: list[DataFile], schema_name: str) -> tuple[list[Any], list[DataError]]:
-    """Parse and validate every file; returns the documents in order, or the errors."""
+    """Parse and validate every file. Documents come back aligned with `files` (None where the
+    YAML itself did not parse), so callers can keep checking the files that did validate."""
     key = _cache_key(files, schema_name)
     cached = _cache_read(key)
     if cached is not None:
@@ -92,6 +93,7 @@ def _parse_and_validate(files: list[DataFile], schema_name: str) -> tuple[list[A
             mark = getattr(error, "problem_mark", None)
             problem = getattr(error, "problem", None) or str(error)
             errors.append(DataError(file.shown, mark.line + 1 if mark else None, f"invalid YAML: {problem}"))
+            documents.append(None)
             continue
         file_errors = [_describe(error, file) for error in validator.iter_errors(data)]
         errors.extend(sorted(file_errors, key=lambda e: e.line or 0))

@@ -37,11 +37,13 @@ def load_rules(directories: list[Path]) -> tuple[list[Rule], list[DataError]]:
     files, read_errors = read_files(paths)
     errors.extend(read_errors)
     documents, schema_errors = load_validated(files, RULE_SCHEMA)
-    if schema_errors:
-        return [], errors + schema_errors
+    errors.extend(schema_errors)
+    invalid = {e.path for e in schema_errors}
     rules: list[Rule] = []
     seen: dict[str, str] = {}
     for file, document in zip(files, documents, strict=True):
+        if document is None or file.shown in invalid:
+            continue
         problems = semantic_problems(document)
         errors.extend(DataError(file.shown, None, problem) for problem in problems)
         if document["id"] in seen:
