@@ -1,8 +1,7 @@
 import re
 
-from ci_support import handmade_report
-
 from auditor.formats import github
+from tests.ci_support import handmade_report
 
 
 def test_escaping_matches_the_actions_toolkit():

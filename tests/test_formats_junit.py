@@ -1,9 +1,8 @@
 import xml.etree.ElementTree as ET
 
-from ci_support import handmade_report
-
 from auditor.formats import junit
 from auditor.model import InputError
+from tests.ci_support import handmade_report
 
 
 def parse(report):

@@ -1,8 +1,7 @@
 import re
 
-from ci_support import handmade_report
-
 from auditor.formats import markdown
+from tests.ci_support import handmade_report
 
 
 def parse_first_table(text):

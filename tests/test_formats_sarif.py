@@ -1,8 +1,7 @@
 import json
 
-from ci_support import assert_valid_sarif, handmade_report
-
 from auditor.formats import sarif
+from tests.ci_support import assert_valid_sarif, handmade_report
 
 
 def render(report):

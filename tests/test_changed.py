@@ -1,0 +1,133 @@
+"""--changed-since on a real temporary git repository."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from auditor.changed import ChangedError, changed_files
+from tests.conftest import corpus_file, run_cli
+
+ECA_PROJECT = "Transition-Trails__TT_Salesforce_Devops"
+CA_PROJECT = "Thomas-Raj-SF__salesforce_githubactions"
+DEFAULT = "force-app/main/default"
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+            *args,
+        ],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+@pytest.fixture
+def repo(tmp_path) -> Path:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    root = tmp_path / "repo"
+    shutil.copytree(corpus_file(ECA_PROJECT), root / "eca-project")
+    shutil.copytree(corpus_file(CA_PROJECT), root / "ca-project")
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    git(root, "commit", "-q", "-m", "initial")
+    git(root, "checkout", "-q", "-b", "feature")
+    return root
+
+
+def scan_json(repo: Path, *args: str) -> tuple[int, dict]:
+    done = run_cli("scan", *args, "--format", "json", cwd=repo)
+    assert done.stdout, done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def test_nothing_changed_audits_nothing(repo):
+    code, result = scan_json(repo, "eca-project", "ca-project", "--changed-since", "main")
+    assert code == 0
+    assert result["apps"] == [] and result["findings"] == []
+    assert any("changed since main" in m for m in result["messages"])
+
+
+def test_a_changed_eca_part_selects_the_whole_app(repo):
+    policy = (
+        repo
+        / "eca-project"
+        / DEFAULT
+        / "extlClntAppOauthPolicies/TT_Salesforce_Assesment_oauthPlcy.ecaOauthPlcy-meta.xml"
+    )
+    edit(policy, "<ipRelaxationPolicyType>Bypass<", "<ipRelaxationPolicyType>Enforce<")
+    git(repo, "commit", "-qam", "tighten IP policy")
+    app_file = repo / "ca-project" / DEFAULT / "connectedApps/AzureConnectedApp.connectedApp-meta.xml"
+    edit(app_file, "<scopes>Web</scopes>", "<scopes>Web</scopes>\n        <scopes>Full</scopes>")  # uncommitted
+
+    code, result = scan_json(repo, "eca-project", "ca-project", "--changed-since", "main")
+    assert sorted(a["name"] for a in result["apps"]) == ["AzureConnectedApp", "TT_Salesforce_Assesment"]
+    assert {f["app"] for f in result["findings"]} == {"AzureConnectedApp", "TT_Salesforce_Assesment"}
+    # the ECA is audited whole: its header and settings files did not change, their findings still show
+    assert {f["rule_id"] for f in result["findings"] if f["app"] == "TT_Salesforce_Assesment"} >= {"CA-14", "CA-17"}
+    assert "CA-21" not in {f["rule_id"] for f in result["findings"] if f["app"] == "TT_Salesforce_Assesment"}
+
+
+def test_untracked_new_app_counts_and_main_moving_on_does_not(repo):
+    new_app = repo / "ca-project" / DEFAULT / "connectedApps/New_App.connectedApp-meta.xml"
+    shutil.copy(repo / "ca-project" / DEFAULT / "connectedApps/PROD_KEY.connectedApp-meta.xml", new_app)
+    # a commit on main after the branch was cut is not this branch's change (merge base)
+    git(repo, "checkout", "-q", "main")
+    edit(repo / "ca-project" / DEFAULT / "connectedApps/Jenkins.connectedApp-meta.xml", "<label>", "<label>x")
+    git(repo, "commit", "-qam", "on main")
+    git(repo, "checkout", "-q", "feature")
+    files = changed_files("main", repo / "ca-project")
+    assert new_app.resolve() in files
+    assert not any(p.name.startswith("Jenkins") for p in files)
+    code, result = scan_json(repo, "ca-project", "--changed-since", "main")
+    assert [a["name"] for a in result["apps"]] == ["New_App"]
+
+
+def test_outside_a_git_work_tree_is_a_clear_error(tmp_path):
+    plain = Path(shutil.copytree(corpus_file(CA_PROJECT), tmp_path / "plain"))
+    with pytest.raises(ChangedError, match="not inside one"):
+        changed_files("main", plain)
+    done = run_cli("scan", str(plain), "--changed-since", "main", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "needs a git work tree" in done.stderr
+
+
+def test_unknown_revision_is_a_clear_error(repo):
+    done = run_cli("scan", "ca-project", "--changed-since", "no-such-branch", cwd=repo)
+    assert done.returncode == 2
+    assert "'no-such-branch' is not a commit" in done.stderr
+
+
+def test_baseline_in_changed_mode_prunes_only_audited_apps(repo):
+    done = run_cli("scan", "eca-project", "ca-project", "--write-baseline", "base.json", cwd=repo)
+    assert (repo / "base.json").is_file(), done.stderr
+    app_file = repo / "ca-project" / DEFAULT / "connectedApps/AzureConnectedApp.connectedApp-meta.xml"
+    edit(app_file, "<isPkceRequired>false</isPkceRequired>", "<isPkceRequired>true</isPkceRequired>")
+    code, result = scan_json(repo, "eca-project", "ca-project", "--changed-since", "main", "--baseline", "base.json")
+    assert code == 0 and result["findings"] == []
+    gone = [m for m in result["messages"] if "no longer occur" in m]
+    assert len(gone) == 1 and "CA-16 AzureConnectedApp" in gone[0] and "1 entry" in gone[0]
