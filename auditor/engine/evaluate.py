@@ -62,9 +62,15 @@ def apply_waivers(findings: list[Finding], waivers: list[Waiver], today: dt.date
     for waiver in waivers:
         matching = [f for f in findings if _waiver_matches(waiver, f)]
         if waiver.expired(today):
+            since = waiver.expires.isoformat()
             if matching:
                 messages.append(f"waiver for {waiver.rule} on {waiver.app} expired on "
-                                f"{waiver.expires.isoformat()}: its findings count again")
+                                f"{since}: its findings count again")
+            else:
+                messages.append(f"waiver for {waiver.rule} on {waiver.app} expired on {since} "
+                                "and matches no finding; remove it")
+            for finding in matching:  # each format shows the finding's notes next to it
+                finding.notes.append(f"waiver expired on {since} ({waiver.reason})")
             continue
         for finding in matching:
             finding.waived_by = waiver.as_dict()

@@ -53,13 +53,13 @@ def render(report: Report) -> str:
     for finding in sorted(report.findings, key=sort_key):
         app = owners.get(id(finding))
         loc = finding_location(finding, app)
-        title = (
-            f"{finding.rule_id} ({severity_word(finding.severity)}) {finding.title or finding.app}".strip()
-        )
+        title = f"{finding.rule_id} ({severity_word(finding.severity)}) {finding.title or finding.app}".strip()
         message = finding.message
         if finding.waived:
             title = f"{title} [waived]"
             message = f"{message}\nWaived: {waiver_text(finding.waived_by)}"
+        for note in finding.notes:
+            message = f"{message}\nNote: {note}"
         if finding.fix:
             message = f"{message}\nFix: {finding.fix.strip()}"
         lines.append(

@@ -122,7 +122,8 @@ def build(report: Report) -> ET.Element:
                 continue
             severity = severity_word(finding.severity)
             where = finding_location(finding, case.app)
-            detail = f"{finding.message}\n{attrs['file']}:{where.line}\nFix: {finding.fix}".rstrip()
+            notes = "".join(f"\nNote: {note}" for note in finding.notes)
+            detail = f"{finding.message}\n{attrs['file']}:{where.line}{notes}\nFix: {finding.fix}".rstrip()
             if case.hidden:
                 counts[3] += 1
                 ET.SubElement(case_el, "skipped", message=f"known {severity} finding (in the baseline)")
@@ -140,8 +141,7 @@ def build(report: Report) -> ET.Element:
                 skipped = ET.SubElement(
                     case_el,
                     "skipped",
-                    message=f"{severity} finding below fail_on ({severity_word(report.fail_on)}): "
-                    f"{finding.message}",
+                    message=f"{severity} finding below fail_on ({severity_word(report.fail_on)}): {finding.message}",
                 )
                 skipped.text = detail
         if suite_name == error_suite:
