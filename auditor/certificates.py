@@ -11,6 +11,7 @@ import binascii
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _PEM_BODY = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
 
@@ -47,7 +48,9 @@ def certificate_der(text: str) -> bytes | None:
         return None
 
 
+@lru_cache(maxsize=1024)
 def inspect_certificate(text: str, today: dt.datetime | None = None) -> CertificateFacts:
+    """Cached: one certificate is often shared by several apps (and their sandboxes' copies)."""
     der = certificate_der(text)
     if der is None:
         return CertificateFacts(parseable=False)

@@ -11,7 +11,7 @@ import enum
 import hashlib
 from dataclasses import dataclass
 from dataclasses import field as _field
-from typing import Any
+from typing import Any, NamedTuple
 
 CONNECTED_APP = "connected_app"
 EXTERNAL_CLIENT_APP = "external_client_app"
@@ -69,6 +69,30 @@ FIELDS: dict[str, str] = {
     "flows_declared": "array",
     "integration_users": "array",
     # live-org fields (issue 3) go below this line
+    "org.installed": "boolean",  # in the org (ConnectedApplication row or listed ECA); false: tokens only
+    "org.metadata_read": "boolean",  # readMetadata returned the app (false for installed/managed apps)
+    "org.id": "string",
+    "org.assignments.profiles": "array",  # from SetupEntityAccess, what the org enforces
+    "org.assignments.permission_sets": "array",
+    "org.assignments.permission_set_groups": "array",
+    "org.usage.tokens": "integer",  # OauthToken rows for the app (matched by label)
+    "org.usage.users": "array",
+    "org.usage.use_count": "integer",
+    "org.usage.last_used_days": "integer",  # days from the newest LastUsedDate to the pull; null: never
+    "org.integration_users": "array",  # declared integration users and the client-credentials run-as user
+    "org.uncovered_integration_users": "array",  # declared users without a valid grant to the app
+    "org.integration_users_without_approval": "array",  # declared users with no OauthToken for the app
+    "org.inactive_integration_users": "array",
+    "org.unknown_integration_users": "array",  # not found in the org
+    "org.privileged_integration_users": "array",  # System Administrator or Modify/View All Data, Customize App
+    "org.run_as.found": "boolean",
+    "org.run_as.active": "boolean",
+    "org.run_as.api_only": "boolean",
+    "org.run_as.covered": "boolean",
+    "org.bypass_permission_users": "array",  # non-admins with Use Any API Client / Approve Uninstalled Apps
+    "org.compared": "boolean",  # repository app compared with the org (scan PATH with an org)
+    "org.present": "boolean",  # … and the org has it
+    "org.differences": "array",  # security-relevant differences, "field: repository X, org Y"
 }
 
 
@@ -92,8 +116,10 @@ class Severity(enum.IntEnum):
 SEVERITY_WORDS = tuple(str(s) for s in sorted(Severity, reverse=True))
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
+    """Where a value came from. A named tuple: apps carry one per field, so creating them is
+    on the hot path of a large scan."""
+
     path: str  # relative to the scan root, forward slashes
     line: int | None = None
     column: int | None = None

@@ -34,4 +34,6 @@ _SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
 
 def render(report: Report) -> str:
-    return json.dumps(as_data(report), indent=2, ensure_ascii=False) + "\n"
+    # One line: `indent` would switch json to its pure-Python encoder, ~6x slower on a large
+    # report. Pipe through `jq` or `python -m json.tool` to read it.
+    return json.dumps(as_data(report), ensure_ascii=False) + "\n"

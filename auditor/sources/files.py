@@ -36,7 +36,7 @@ def scan_path(raw: str) -> SourceResult:
     if path.is_dir():
         files, errors = discover(path)
         root = raw
-        documents, read_errors = _read_all(files, path)
+        documents, read_errors = _read_all(files)
     elif path.is_file():
         root = "."
         shown = display_path(path, Path.cwd())
@@ -45,7 +45,7 @@ def scan_path(raw: str) -> SourceResult:
                       ".connectedApp-meta.xml, .connectedApp, .eca-meta.xml, .ecaGlblOauth-meta.xml, …)"
             return SourceResult(errors=[InputError(shown, None, message)])
         errors = []
-        documents, read_errors = _read_all([path], Path.cwd(), names={path: shown})
+        documents, read_errors = _read_all([(str(path), shown)])
     else:
         return SourceResult(errors=[InputError(raw, None, "no such file or folder")])
     result = apps_from_documents(documents)
@@ -55,13 +55,14 @@ def scan_path(raw: str) -> SourceResult:
     return result
 
 
-def discover(folder: Path) -> tuple[list[Path], list[InputError]]:
-    """Metadata files under `folder`, honouring sfdx-project.json package directories."""
+def discover(folder: Path) -> tuple[list[tuple[str, str]], list[InputError]]:
+    """(file system path, path shown relative to `folder`) of every metadata file under it,
+    honouring sfdx-project.json package directories."""
     package_dirs, errors = _package_directories(folder)
-    files: list[Path] = []
+    files: dict[str, str] = {}
     for directory in package_dirs or [folder]:
-        files.extend(_walk(directory))
-    return sorted(set(files)), errors
+        files.update(_walk(str(directory), str(folder)))
+    return sorted(files.items(), key=lambda item: item[1]), errors
 
 
 def _package_directories(folder: Path) -> tuple[list[Path], list[InputError]]:
@@ -81,21 +82,27 @@ def _package_directories(folder: Path) -> tuple[list[Path], list[InputError]]:
     return [d for d in dirs if d.is_dir()], []
 
 
-def _walk(directory: Path) -> list[Path]:
-    found = []
+def _walk(directory: str, root: str) -> dict[str, str]:
+    # Strings, not Path objects, and one relpath per folder: this loop sees every file of a
+    # large repository.
+    found = {}
     for current, dirnames, filenames in os.walk(directory):
         dirnames[:] = [d for d in dirnames if d not in SKIPPED_DIRS]
-        found.extend(Path(current, name) for name in filenames if is_metadata_file(name))
+        relative = os.path.relpath(current, root).replace(os.sep, "/")
+        prefix = "" if relative == "." else relative + "/"
+        for name in filenames:
+            if is_metadata_file(name):
+                found[os.path.join(current, name)] = prefix + name
     return found
 
 
-def _read_all(files: list[Path], root: Path, names: dict[Path, str] | None = None):
+def _read_all(files: list[tuple[str, str]]) -> tuple[list[tuple[str, bytes]], list[InputError]]:
     documents: list[tuple[str, bytes]] = []
     errors: list[InputError] = []
-    for file in files:
-        shown = (names or {}).get(file) or display_path(file, root)
+    for file, shown in files:
         try:
-            documents.append((shown, file.read_bytes()))
+            with open(file, "rb") as handle:
+                documents.append((shown, handle.read()))
         except OSError as error:
             errors.append(InputError(shown, None, f"cannot read the file: {error.strerror or error}"))
     return documents, errors

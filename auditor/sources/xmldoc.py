@@ -10,7 +10,6 @@ external entities are never fetched (no handler is installed for them).
 from __future__ import annotations
 
 import xml.parsers.expat as expat
-from dataclasses import dataclass, field
 
 
 class XmlError(Exception):
@@ -20,13 +19,17 @@ class XmlError(Exception):
         self.line = line
 
 
-@dataclass
 class Element:
-    tag: str  # local name, namespace stripped
-    line: int
-    column: int  # 1-based
-    text: str = ""
-    children: list[Element] = field(default_factory=list)
+    """A parsed element. A plain slotted class: a large scan builds hundreds of thousands."""
+
+    __slots__ = ("tag", "line", "column", "text", "children")
+
+    def __init__(self, tag: str, line: int, column: int) -> None:
+        self.tag = tag  # local name, any prefix stripped
+        self.line = line
+        self.column = column  # 1-based
+        self.text = ""
+        self.children: list[Element] = []
 
     def find(self, tag: str) -> Element | None:
         for child in self.children:
@@ -46,7 +49,9 @@ def parse(data: bytes) -> Element:
     """Parse a document into Elements; raise XmlError with the line on any problem."""
     if not data.strip():
         raise XmlError("the file is empty", 1)
-    parser = expat.ParserCreate(namespace_separator="}")
+    # Metadata uses one default namespace, so names arrive unprefixed; no namespace processing
+    # (it costs a string split per element). A prefixed name is reduced to its local part.
+    parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     stack: list[Element] = []
     texts: list[list[str]] = []
@@ -59,7 +64,9 @@ def parse(data: bytes) -> Element:
         raise _Refused("an entity declaration is not allowed in metadata files")
 
     def start(name: str, _attrs: dict[str, str]) -> None:
-        element = Element(name.rpartition("}")[2], parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
+        if ":" in name:
+            name = name.rpartition(":")[2]
+        element = Element(name, parser.CurrentLineNumber, parser.CurrentColumnNumber + 1)
         if stack:
             stack[-1].children.append(element)
         else:
