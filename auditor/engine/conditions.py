@@ -7,6 +7,7 @@ that needs a value to be known says so with `exists: true` rather than guessing.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -16,15 +17,32 @@ OPERATORS = (
 )
 
 
+Predicate = Callable[[dict[str, Any]], bool]
+# Conditions are compiled once into closures (a large scan evaluates ~100k of them). Keyed by
+# id(); the condition itself is kept alongside so that its id cannot be reused.
+_COMPILED: dict[int, tuple[dict[str, Any], Predicate]] = {}
+
+
 def holds(condition: dict[str, Any], values: dict[str, Any]) -> bool:
+    entry = _COMPILED.get(id(condition))
+    if entry is None:
+        entry = _COMPILED[id(condition)] = (condition, compile_condition(condition))
+    return entry[1](values)
+
+
+def compile_condition(condition: dict[str, Any]) -> Predicate:
     if "all" in condition:
-        return all(holds(c, values) for c in condition["all"])
+        parts = [compile_condition(c) for c in condition["all"]]
+        return lambda values: all(part(values) for part in parts)
     if "any" in condition:
-        return any(holds(c, values) for c in condition["any"])
+        parts = [compile_condition(c) for c in condition["any"]]
+        return lambda values: any(part(values) for part in parts)
     if "not" in condition:
-        return not holds(condition["not"], values)
+        inner = compile_condition(condition["not"])
+        return lambda values: not inner(values)
     operator = next(key for key in condition if key != "field")
-    return _TESTS[operator](values.get(condition["field"]), condition[operator])
+    test, name, expected = _TESTS[operator], condition["field"], condition[operator]
+    return lambda values: test(values.get(name), expected)
 
 
 def _sequence(value: Any) -> list[Any] | str:
