@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from auditor.engine.config import Config, find_config, load_config
 from auditor.engine.datafile import DataError
@@ -30,6 +31,7 @@ class AuditOptions:
     skip: set[str] = field(default_factory=set)
     declared_flows: dict[str, list[str]] = field(default_factory=dict)  # from --flow APP=FLOW
     today: dt.date | None = None  # injectable clock for waiver expiry
+    org: Any = None  # auditor.orgcli.OrgTarget: also audit a live org (issue 3)
 
 
 @dataclass
@@ -56,10 +58,11 @@ def prepare(options: AuditOptions) -> Setup:
     return Setup(config, selected, errors)
 
 
-def read_sources(options: AuditOptions) -> SourceResult:
+def read_sources(options: AuditOptions, config: Config | None = None) -> SourceResult:
     from auditor.sources.files import scan_paths
+    from auditor.sources.snapshot import read_with_org
 
-    return scan_paths(options.paths)
+    return read_with_org(options.paths, options.org, config, scan_paths)
 
 
 def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:
@@ -67,7 +70,7 @@ def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:
     fail_on = options.fail_on if options.fail_on is not None else setup.config.fail_on
     if setup.errors:
         return Report(apps=[], findings=[], input_errors=setup.errors, fail_on=fail_on)
-    source = source if source is not None else read_sources(options)
+    source = source if source is not None else read_sources(options, setup.config)
     declare(source.apps, setup.config, options.declared_flows)
     checks = run_rules(setup.rules, source.apps, setup.config)
     findings = [check.finding for check in checks if check.finding is not None]

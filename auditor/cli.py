@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from auditor import __version__
+from auditor import __version__, orgcli
 from auditor.model import FLOW_NAMES, SEVERITY_WORDS, Report, Severity
 
 app = typer.Typer(
@@ -108,15 +108,26 @@ def scan(
     changed_since: Annotated[
         str | None, typer.Option(help="Audit only apps whose files changed in git since this revision.")
     ] = None,
+    target_org: orgcli.TargetOrg = None,
+    instance_url: orgcli.InstanceUrl = None,
+    access_token: orgcli.AccessToken = None,
+    client_id: orgcli.ClientId = None,
+    jwt_key_file: orgcli.JwtKeyFile = None,
+    username: orgcli.Username = None,
+    login_url: orgcli.LoginUrl = orgcli.DEFAULT_LOGIN_URL,
+    api_version: orgcli.ApiVersion = orgcli.DEFAULT_API_VERSION,
 ) -> None:
-    """Audit connected apps and external client apps in metadata files."""
+    """Audit connected apps and external client apps in metadata files, org snapshots or a live org."""
     from auditor.audit import AuditOptions, audit
     from auditor.formats import FORMATS
 
     if output_format not in FORMATS:
         raise _usage_error(f"unknown format {output_format!r}; choose from {', '.join(FORMATS)}")
+    org = orgcli.org_target(target_org, instance_url, access_token, client_id, jwt_key_file, username, login_url,
+                            api_version)
     options = AuditOptions(
-        paths=paths or ["."],
+        org=org,
+        paths=paths or ([] if org else ["."]),
         config_path=config,
         extra_rule_dirs=list(rules or []),
         fail_on=_severity(fail_on, "--fail-on"),
@@ -310,6 +321,9 @@ def rules_docs(
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
     typer.echo(f"wrote {target}")
+
+
+app.command("pull")(orgcli.pull)
 
 
 def main() -> None:

@@ -1,0 +1,491 @@
+"""Read a live org into a snapshot: the raw data (Metadata API documents, SOQL rows) that
+`auditor.sources.snapshot.apps_from_snapshot` turns into Apps. A live scan and a snapshot scan
+therefore run the very same conversion and give the same findings.
+
+Imported only when an org option is used: simple-salesforce costs ~0.2 s to import.
+
+What is read, with as few calls as the APIs allow:
+- listMetadata for ConnectedApp and the four ECA types (3 queries per call → 2 calls);
+- readMetadata, 10 names per call (the API's limit), `concurrency` calls in flight;
+- SOQL: Organization, ConnectedApplication, SetupEntityAccess (connected apps and ECAs, with the
+  parent permission set / profile), PermissionSetGroupComponent, OauthToken, holders of the
+  "Use Any API Client" / "Approve Uninstalled Connected Apps" permissions, and User +
+  PermissionSetAssignment for the integration users (declared in config, and run-as users).
+
+Metadata SOAP calls are posted on our own requests session rather than through `sf.mdapi`: zeep
+builds its own session (so the CA bundle, timeouts and proxies we set are ignored — simple-salesforce
+#686), parses a 1.5 MB WSDL per client, and drops elements newer than its bundled WSDL. We keep
+the response XML as the standalone document a retrieve would give, so org apps are mapped by the
+same code as files.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+from xml.sax.saxutils import escape
+
+import requests
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import (
+    SalesforceError,
+    SalesforceExpiredSession,
+    SalesforceGeneralError,
+)
+
+from auditor import __version__
+from auditor.orgauth import DEFAULT_API_VERSION, OrgCredentials
+from auditor.sources.snapshot import METADATA_TYPES, SNAPSHOT_FORMAT, SNAPSHOT_VERSION
+
+MD_NS = "http://soap.sforce.com/2006/04/metadata"
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
+READ_BATCH = 10  # readMetadata's limit per call
+LIST_GROUPS = (METADATA_TYPES[:3], METADATA_TYPES[3:])  # listMetadata takes up to 3 queries
+SECRET_ELEMENTS = ("consumerSecret", "consumerKey")  # never kept in a snapshot
+TRANSIENT_CODES = ("REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE")
+USERS_PER_QUERY = 100  # SOQL goes out as GET: keep IN lists well under URL limits
+
+BASE_QUERIES = {
+    "Organization": "SELECT Id, Name, OrganizationType, IsSandbox, InstanceName FROM Organization",
+    "ConnectedApplication": (
+        "SELECT Id, Name, CreatedDate, LastModifiedDate, OptionsAllowAdminApprovedUsersOnly, "
+        "OptionsRefreshTokenValidityMetric, OptionsHasSessionLevelPolicy, RefreshTokenValidityPeriod "
+        "FROM ConnectedApplication"
+    ),
+    "SetupEntityAccess": (
+        "SELECT Id, ParentId, Parent.Name, Parent.IsOwnedByProfile, Parent.Profile.Name, "
+        "Parent.PermissionSetGroupId, SetupEntityId, SetupEntityType FROM SetupEntityAccess "
+        "WHERE SetupEntityType IN ('ConnectedApplication', 'ExternalClientApplication')"
+    ),
+    "PermissionSetGroupComponent": (
+        "SELECT PermissionSetGroupId, PermissionSetGroup.DeveloperName, PermissionSetId, PermissionSet.Name "
+        "FROM PermissionSetGroupComponent"
+    ),
+    "OauthToken": "SELECT AppName, UserId, User.Username, CreatedDate, LastUsedDate, UseCount FROM OauthToken",
+}
+
+_BYPASS_FIELDS = (
+    "SELECT Assignee.Username, Assignee.IsActive, Assignee.Profile.Name, Assignee.Profile.PermissionsModifyAllData, "
+    "PermissionSet.Name, PermissionSet.IsOwnedByProfile, PermissionSet.Profile.Name, "
+    "PermissionSet.PermissionsModifyAllData, {fields} FROM PermissionSetAssignment WHERE {where}"
+)
+# "Approve Uninstalled Connected Apps" (Sept 2025) — its API name PermissionsCanApproveUninstalledApps
+# is inferred, not documented (salesforce-facts.md §3.7 Q9): fall back when the org rejects it.
+BYPASS_PERMISSIONS = (
+    ("PermissionSet.PermissionsUseAnyApiClient", "PermissionSet.PermissionsCanApproveUninstalledApps"),
+    ("PermissionSet.PermissionsUseAnyApiClient",),
+)
+
+USER_QUERY = (
+    "SELECT Id, Username, IsActive, UserType, Profile.Name, Profile.PermissionsApiUserOnly, "
+    "Profile.PermissionsModifyAllData, Profile.PermissionsViewAllData, Profile.PermissionsCustomizeApplication "
+    "FROM User WHERE Username IN ({names})"
+)
+ASSIGNMENT_QUERY = (
+    "SELECT AssigneeId, Assignee.Username, PermissionSetId, PermissionSet.Name, PermissionSet.IsOwnedByProfile, "
+    "PermissionSet.Profile.Name, PermissionSet.PermissionsApiUserOnly, PermissionSet.PermissionsModifyAllData, "
+    "PermissionSet.PermissionsViewAllData, PermissionSet.PermissionsCustomizeApplication, PermissionSetGroupId, "
+    "ExpirationDate, IsRevoked FROM PermissionSetAssignment WHERE Assignee.Username IN ({names})"
+)
+
+
+class OrgReadError(Exception):
+    """The org could not be read at all (expired session, no access). Never contains a secret."""
+
+
+class _Fatal(Exception):
+    pass
+
+
+class _Transient(Exception):
+    pass
+
+
+@dataclass
+class PullSettings:
+    api_version: str = DEFAULT_API_VERSION
+    timeout: float = field(default_factory=lambda: float(os.environ.get("CA_AUDIT_HTTP_TIMEOUT", "60")))
+    connect_timeout: float = 10.0
+    attempts: int = 3
+    backoff: float = field(default_factory=lambda: float(os.environ.get("CA_AUDIT_RETRY_BACKOFF", "1.0")))
+    concurrency: int = 4
+    batch_size: int = READ_BATCH
+    integration_users: list[str] = field(default_factory=list)
+    progress: bool | None = None  # None: when stderr is a terminal
+
+
+def make_session() -> requests.Session:
+    """One session for every call (REST, Metadata SOAP, token endpoint), honouring REQUESTS_CA_BUNDLE."""
+    session = requests.Session()
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
+    session.mount("https://", adapter)
+    return session
+
+
+def pull(credentials: OrgCredentials, settings: PullSettings | None = None,
+         session: requests.Session | None = None) -> dict[str, Any]:
+    """Read the org into a snapshot dict. Parts that could not be read are listed under "errors";
+    an expired session or refused access raises OrgReadError."""
+    return _Puller(credentials, settings or PullSettings(), session or make_session()).run()
+
+
+class _Puller:
+    def __init__(self, credentials: OrgCredentials, settings: PullSettings, session: requests.Session):
+        self.credentials = credentials
+        self.settings = settings
+        self.session = session
+        self.sf = Salesforce(instance_url=credentials.instance_url, session_id=credentials.access_token,
+                             session=session, version=settings.api_version)
+        self.timeout = (settings.connect_timeout, settings.timeout)
+        self.errors: list[dict[str, str]] = []
+        self.notes: list[str] = []
+        self.fatal: str | None = None
+        self.lock = threading.Lock()
+        self.read_done = 0
+        self.read_total = 0
+        progress = settings.progress
+        self.progress = sys.stderr.isatty() if progress is None else progress
+
+    # ------------------------------------------------------------------ orchestration
+    def run(self) -> dict[str, Any]:
+        started = dt.datetime.now(dt.timezone.utc)
+        listed: dict[str, list[dict[str, Any]]] = {t: [] for t in METADATA_TYPES}
+        records: dict[str, dict[str, str | None]] = {t: {} for t in METADATA_TYPES}
+        soql: dict[str, list[dict[str, Any]]] = {}
+        pool = ThreadPoolExecutor(max_workers=self.settings.concurrency, thread_name_prefix="ca-audit-pull")
+        try:
+            list_futures = [pool.submit(self._guard, f"listMetadata {', '.join(g)}", self._list, g)
+                            for g in LIST_GROUPS]
+            soql_futures = {key: pool.submit(self._guard, f"SOQL {key}", self._query_all, q)
+                            for key, q in BASE_QUERIES.items()}
+            soql_futures["BypassPermissions"] = pool.submit(self._guard, "SOQL PermissionSetAssignment "
+                                                            "(Use Any API Client holders)", self._bypass_holders)
+            read_futures: list[Future] = []
+            for future in list_futures:
+                for type_name, props in (future.result() or {}).items():
+                    listed[type_name] = props
+                    names = sorted(p["fullName"] for p in props)
+                    self.read_total += len(names)
+                    for start in range(0, len(names), self.settings.batch_size):
+                        batch = names[start : start + self.settings.batch_size]
+                        read_futures.append(pool.submit(self._guard, f"readMetadata {type_name}",
+                                                        self._read_batch, type_name, batch))
+            wait(read_futures)
+            for future in read_futures:
+                for type_name, name, document in future.result() or []:
+                    records[type_name][name] = document
+            self._raise_if_fatal()
+            users = sorted(set(self.settings.integration_users) | _run_as_users(records))
+            user_futures = []
+            for start in range(0, len(users), USERS_PER_QUERY):
+                names = ", ".join(_quote(u) for u in users[start : start + USERS_PER_QUERY])
+                user_futures.append(("User", pool.submit(self._guard, "SOQL User", self._query_all,
+                                                         USER_QUERY.format(names=names))))
+                user_futures.append(("PermissionSetAssignment", pool.submit(
+                    self._guard, "SOQL PermissionSetAssignment", self._query_all,
+                    ASSIGNMENT_QUERY.format(names=names))))
+            for key, future in soql_futures.items():
+                soql[key] = future.result() or []
+            soql["User"], soql["PermissionSetAssignment"] = [], []
+            for key, future in user_futures:
+                soql[key].extend(future.result() or [])
+            self._raise_if_fatal()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+            if self.progress and self.read_total:
+                sys.stderr.write("\n")
+        org = (soql.get("Organization") or [{}])[0]
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "format_version": SNAPSHOT_VERSION,
+            "provenance": {
+                "org_id": org.get("Id") or self.credentials.org_id,
+                "org_name": org.get("Name"),
+                "is_sandbox": org.get("IsSandbox"),
+                "instance_url": self.credentials.instance_url,
+                "target": self.credentials.target,
+                "api_version": self.settings.api_version,
+                "pulled_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "tool": f"ca-audit {__version__}",
+            },
+            "integration_users_read": users,
+            "metadata": {t: {"listed": sorted(listed[t], key=lambda p: p["fullName"]), "records": records[t]}
+                         for t in METADATA_TYPES},
+            "soql": {k: sorted(v, key=_row_key) for k, v in soql.items()},
+            "notes": self.notes,
+            "errors": sorted(self.errors, key=lambda e: (e["what"], e["message"])),
+        }
+
+    def _raise_if_fatal(self) -> None:
+        if self.fatal:
+            raise OrgReadError(self.fatal)
+
+    def _guard(self, what: str, fn: Callable, *args: Any) -> Any:
+        """Run one unit of work; record its failure under `what` instead of losing the others."""
+        if self.fatal:
+            return None
+        try:
+            return fn(*args)
+        except _Fatal as error:
+            with self.lock:
+                self.fatal = self.fatal or str(error)
+        except _Transient as error:
+            with self.lock:
+                self.errors.append({"what": what, "message": f"{error} (gave up after "
+                                    f"{self.settings.attempts} attempts)"})
+        except (SalesforceError, SoapFault, requests.RequestException, ValueError) as error:
+            with self.lock:
+                self.errors.append({"what": what, "message": _describe(error)})
+        return None
+
+    def _call(self, fn: Callable[[], Any]) -> Any:
+        """Bounded retries with exponential backoff on transient failures; an expired session is fatal."""
+        for attempt in range(1, self.settings.attempts + 1):
+            if self.fatal:
+                raise _Fatal(self.fatal)
+            try:
+                return fn()
+            except SalesforceExpiredSession:
+                raise _Fatal(_expired_message(self.credentials)) from None
+            except (SalesforceError, SoapFault, requests.RequestException, ValueError) as error:
+                if not _is_transient(error):
+                    raise
+                if attempt == self.settings.attempts:
+                    raise _Transient(_describe(error)) from None
+                time.sleep(self.settings.backoff * 2 ** (attempt - 1))
+        raise AssertionError("unreachable")
+
+    # ------------------------------------------------------------------ SOQL
+    def _query_all(self, soql: str) -> list[dict[str, Any]]:
+        page = self._call(lambda: self.sf.query(soql, timeout=self.timeout))
+        rows = list(page.get("records", []))
+        total = page.get("totalSize", len(rows))
+        while not page.get("done", True):
+            next_url = page.get("nextRecordsUrl")
+            if not next_url:
+                raise ValueError(f"a query page said more records follow but gave no nextRecordsUrl "
+                                 f"({len(rows)} of {total} read)")
+            page = self._call(lambda url=next_url: self.sf.query_more(url, identifier_is_url=True,
+                                                                      timeout=self.timeout))
+            rows.extend(page.get("records", []))
+        if len(rows) < total:
+            raise ValueError(f"the query returned {len(rows)} of {total} records")
+        return [_strip_attributes(r) for r in rows]
+
+    def _bypass_holders(self) -> list[dict[str, Any]]:
+        for fields in BYPASS_PERMISSIONS:
+            soql = _BYPASS_FIELDS.format(fields=", ".join(fields), where=" OR ".join(f"{f} = true" for f in fields))
+            try:
+                return self._query_all(soql)
+            except SalesforceError as error:
+                if _error_code(error) not in ("INVALID_FIELD", "MALFORMED_QUERY"):
+                    raise
+                with self.lock:
+                    self.notes.append(f"{fields[-1].split('.')[-1]} is not available in this org or API version; "
+                                      "the check for users who bypass app restrictions uses the remaining "
+                                      "permissions only")
+        return []
+
+    # ------------------------------------------------------------------ Metadata API
+    def _soap(self, operation: str) -> ET.Element:
+        envelope = (
+            f'<?xml version="1.0" encoding="utf-8"?><env:Envelope xmlns:env="{SOAP_NS}" xmlns="{MD_NS}">'
+            f"<env:Header><SessionHeader><sessionId>{escape(self.credentials.access_token)}</sessionId>"
+            f"</SessionHeader></env:Header><env:Body>{operation}</env:Body></env:Envelope>"
+        )
+
+        def post() -> ET.Element:
+            response = self.session.post(
+                self.sf.metadata_url, data=envelope.encode(), timeout=self.timeout,
+                headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'},
+            )
+            try:
+                root = ET.fromstring(response.content)
+            except ET.ParseError:
+                if response.status_code >= 500:
+                    raise SoapFault(f"HTTP{response.status_code}", f"HTTP {response.status_code} without a SOAP "
+                                    "body", transient=True) from None
+                raise ValueError(f"the Metadata API answered HTTP {response.status_code} with a body that "
+                                 "is not XML (truncated?)") from None
+            fault = root.find(f".//{{{SOAP_NS}}}Fault")
+            if fault is not None:
+                code = (fault.findtext("faultcode") or "").split(":")[-1]
+                raise SoapFault(code, (fault.findtext("faultstring") or code).strip())
+            if response.status_code != 200:
+                raise SoapFault(f"HTTP{response.status_code}", f"HTTP {response.status_code}",
+                                transient=response.status_code >= 500)
+            return root
+
+        try:
+            return self._call(post)
+        except SoapFault as fault:
+            if fault.code == "INVALID_SESSION_ID":
+                raise _Fatal(_expired_message(self.credentials)) from None
+            raise
+
+    def _list(self, types: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        queries = "".join(f"<queries><type>{t}</type></queries>" for t in types)
+        root = self._soap(f"<listMetadata>{queries}<asOfVersion>{self.settings.api_version}</asOfVersion>"
+                          "</listMetadata>")
+        out: dict[str, list[dict[str, Any]]] = {t: [] for t in types}
+        for result in root.iter(f"{{{MD_NS}}}result"):
+            props = {child.tag.split("}")[-1]: (child.text or "") for child in result}
+            if props.get("type") in out and props.get("fullName"):
+                out[props["type"]].append({k: props.get(k) or None for k in
+                                           ("fullName", "id", "fileName", "manageableState", "namespacePrefix")})
+        return out
+
+    def _read_batch(self, type_name: str, names: list[str]) -> list[tuple[str, str, str | None]]:
+        try:
+            found = self._read(type_name, names)
+        except SoapFault as fault:
+            if len(names) == 1 or fault.transient:
+                raise
+            # One unreadable record fails the whole call (jsforce#621): read the batch one by one.
+            found = []
+            for name in names:
+                try:
+                    found.extend(self._read(type_name, [name]))
+                except (SoapFault, _Transient, requests.RequestException, ValueError) as error:
+                    with self.lock:
+                        self.errors.append({"what": f"readMetadata {type_name} {name}", "message": _describe(error)})
+        with self.lock:
+            self.read_done += len(names)
+            if self.progress:
+                sys.stderr.write(f"\rca-audit: read {self.read_done}/{self.read_total} metadata records")
+                sys.stderr.flush()
+        return found
+
+    def _read(self, type_name: str, names: list[str]) -> list[tuple[str, str, str | None]]:
+        full_names = "".join(f"<fullNames>{escape(n)}</fullNames>" for n in names)
+        root = self._soap(f"<readMetadata><type>{type_name}</type>{full_names}</readMetadata>")
+        result = root.find(f".//{{{MD_NS}}}readMetadataResponse/{{{MD_NS}}}result")
+        records = list(result) if result is not None else []
+        if len(records) != len(names):
+            raise ValueError(f"readMetadata returned {len(records)} records for {len(names)} names")
+        out = []
+        for name, record in zip(names, records, strict=True):
+            if record.get(XSI_NIL) == "true" or not len(record):
+                out.append((type_name, name, None))
+                continue
+            out.append((type_name, name, standalone_document(type_name, record)))
+        return out
+
+
+class SoapFault(Exception):
+    def __init__(self, code: str, message: str, transient: bool | None = None):
+        super().__init__(message)
+        self.code = code
+        self.transient = code in TRANSIENT_CODES if transient is None else transient
+
+
+def standalone_document(type_name: str, record: ET.Element) -> str:
+    """A readMetadata record as the document `sf project retrieve` would write (secrets removed)."""
+    root = ET.Element(f"{{{MD_NS}}}{type_name}")
+    for child in record:
+        local = child.tag.split("}")[-1]
+        if local == "fullName" or local in SECRET_ELEMENTS:
+            continue
+        _drop_secrets(child)
+        root.append(child)
+    ET.indent(root, space="    ")
+    body = ET.tostring(root, encoding="unicode", default_namespace=MD_NS)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
+
+
+def _drop_secrets(element: ET.Element) -> None:
+    for child in list(element):
+        if child.tag.split("}")[-1] in SECRET_ELEMENTS:
+            element.remove(child)
+        else:
+            _drop_secrets(child)
+
+
+def _run_as_users(records: dict[str, dict[str, str | None]]) -> set[str]:
+    users = set()
+    for type_name, element in (("ConnectedApp", "oauthClientCredentialUser"),
+                               ("ExtlClntAppOauthConfigurablePolicies", "clientCredentialsFlowUser")):
+        for document in records.get(type_name, {}).values():
+            if document:
+                for found in ET.fromstring(document).iter(f"{{{MD_NS}}}{element}"):
+                    if (found.text or "").strip():
+                        users.add(found.text.strip())
+    return users
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _strip_attributes(row: Any) -> Any:
+    if isinstance(row, dict):
+        return {k: _strip_attributes(v) for k, v in row.items() if k != "attributes"}
+    return row
+
+
+def _row_key(row: dict[str, Any]) -> str:
+    import json
+
+    return json.dumps(row, sort_keys=True, default=str)
+
+
+def _error_code(error: Exception) -> str | None:
+    content = getattr(error, "content", None)
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        return content[0].get("errorCode")
+    if isinstance(error, SoapFault):
+        return error.code
+    return None
+
+
+def _is_transient(error: Exception) -> bool:
+    if isinstance(error, SoapFault):
+        return error.transient
+    if isinstance(error, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                          requests.exceptions.ContentDecodingError)):
+        return True
+    if isinstance(error, ValueError) and not isinstance(error, _Transient):
+        # A body cut short does not parse as JSON; read it again.
+        return isinstance(error, requests.exceptions.JSONDecodeError)
+    if isinstance(error, SalesforceGeneralError) and getattr(error, "status", 0) >= 500:
+        return True
+    return _error_code(error) in TRANSIENT_CODES
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, SoapFault):
+        return f"Metadata API fault {error.code}: {error}"
+    if isinstance(error, SalesforceError):
+        code = _error_code(error)
+        content = getattr(error, "content", None)
+        message = content[0].get("message", "") if isinstance(content, list) and content and \
+            isinstance(content[0], dict) else str(content)[:200]
+        return f"HTTP {getattr(error, 'status', '?')} {code or ''}: {message.strip()}".replace("  ", " ")
+    if isinstance(error, requests.Timeout):
+        return "timed out"
+    if isinstance(error, requests.exceptions.SSLError):
+        return "TLS certificate verification failed (set REQUESTS_CA_BUNDLE to your CA bundle if a proxy " \
+               "re-signs traffic)"
+    if isinstance(error, requests.RequestException):
+        return f"connection failed ({type(error).__name__})"
+    return str(error)
+
+
+def _expired_message(credentials: OrgCredentials) -> str:
+    how = credentials.source
+    again = "log in again (sf org login web …) and rerun" if how.startswith("Salesforce CLI") \
+        else "get a fresh access token and rerun"
+    return f"the session for {credentials.target} is expired or invalid (INVALID_SESSION_ID); {again}"

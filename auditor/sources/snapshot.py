@@ -1,0 +1,493 @@
+"""The org snapshot: what `ca-audit pull` read from an org, as JSON, and its conversion to Apps.
+
+A live scan converts the data it has just pulled with `apps_from_snapshot` too, so scanning a
+snapshot offline gives exactly the findings the live scan gave.
+
+Format (stable key order, no secrets — consumer keys and secrets are removed from the metadata
+documents, tokens are never read):
+
+    {"format": "ca-audit-snapshot", "format_version": 1,
+     "provenance": {"org_id", "org_name", "is_sandbox", "instance_url", "target", "api_version",
+                    "pulled_at", "tool"},
+     "integration_users_read": [usernames whose User / PermissionSetAssignment rows were read],
+     "metadata": {"ConnectedApp": {"listed": [listMetadata FileProperties],
+                                   "records": {fullName: document XML, or null when readMetadata
+                                               returned nothing (installed / managed apps)}},
+                  "ExternalClientApplication": {…}, …},
+     "soql": {"ConnectedApplication": [rows], "SetupEntityAccess": […], "OauthToken": […], …},
+     "notes": [what could not be checked, and why],
+     "errors": [{"what", "message"} for everything that stayed unread]}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from auditor.model import CONNECTED_APP, App, InputError, Location
+from auditor.sources import SourceResult
+
+SNAPSHOT_FORMAT = "ca-audit-snapshot"
+SNAPSHOT_VERSION = 1
+METADATA_TYPES = (
+    "ConnectedApp",
+    "ExternalClientApplication",
+    "ExtlClntAppGlobalOauthSettings",
+    "ExtlClntAppOauthSettings",
+    "ExtlClntAppOauthConfigurablePolicies",
+)
+SFDX_ROOT = "force-app/main/default"
+# Where `sf project retrieve` puts each type (folder, suffix) — org apps' paths use the same layout.
+SOURCE_LAYOUT = {
+    "ConnectedApp": ("connectedApps", "connectedApp"),
+    "ExternalClientApplication": ("externalClientApps", "eca"),
+    "ExtlClntAppGlobalOauthSettings": ("extlClntAppGlobalOauthSets", "ecaGlblOauth"),
+    "ExtlClntAppOauthSettings": ("extlClntAppOauthSettings", "ecaOauth"),
+    "ExtlClntAppOauthConfigurablePolicies": ("extlClntAppOauthPolicies", "ecaOauthPlcy"),
+}
+ADMIN_PROFILE = "System Administrator"
+PRIVILEGED_PERMISSIONS = ("PermissionsModifyAllData", "PermissionsViewAllData", "PermissionsCustomizeApplication")
+
+# Security-relevant fields compared between a repository app and the same app in the org (CA-32).
+COMPARED_FIELDS = (
+    "oauth.scopes",
+    "oauth.permitted_users",
+    "assignments.profiles",
+    "assignments.permission_sets",
+    "oauth.has_certificate",
+    "policy.ip_relaxation",
+    "policy.refresh_token.kind",
+    "policy.refresh_token.days",
+    "oauth.client_credentials.enabled",
+    "oauth.client_credentials.user",
+)
+UNORDERED = {"oauth.scopes", "assignments.profiles", "assignments.permission_sets"}
+
+
+def source_path(type_name: str, full_name: str) -> str:
+    folder, suffix = SOURCE_LAYOUT[type_name]
+    return f"{SFDX_ROOT}/{folder}/{full_name}.{suffix}-meta.xml"
+
+
+# ---------------------------------------------------------------------------- files
+def dumps(data: dict[str, Any]) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write(data: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps(data), encoding="utf-8")
+
+
+def looks_like_snapshot(path: Path) -> bool:
+    """A `.json` file whose top level says it is a ca-audit snapshot."""
+    if path.suffix.lower() != ".json" or not path.is_file():
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return SNAPSHOT_FORMAT.encode() in head or b'"format_version"' in head and b'"metadata"' in head
+
+
+def load(path: Path, shown: str) -> tuple[dict[str, Any] | None, list[InputError]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        return None, [InputError(shown, None, f"cannot read the snapshot: {error.strerror or error}")]
+    except (UnicodeDecodeError, ValueError) as error:
+        line = getattr(error, "lineno", None)
+        return None, [InputError(shown, line, f"not a valid JSON snapshot: {error}")]
+    if not isinstance(data, dict) or data.get("format") != SNAPSHOT_FORMAT:
+        return None, [InputError(shown, None, "not a ca-audit snapshot (no \"format\": \"ca-audit-snapshot\")")]
+    if data.get("format_version") != SNAPSHOT_VERSION:
+        return None, [InputError(shown, None, f"snapshot format_version {data.get('format_version')!r} is not "
+                                 f"supported (this ca-audit reads {SNAPSHOT_VERSION}); pull it again")]
+    return data, []
+
+
+def scan_snapshot(path: Path, shown: str, integration_users: Mapping[str, list[str]] | None = None) -> SourceResult:
+    data, errors = load(path, shown)
+    if data is None:
+        return SourceResult(errors=errors)
+    return apps_from_snapshot(data, origin=shown, integration_users=integration_users)
+
+
+# ---------------------------------------------------------------------------- conversion
+def apps_from_snapshot(data: dict[str, Any], *, origin: str,
+                       integration_users: Mapping[str, list[str]] | None = None) -> SourceResult:
+    """Apps from a snapshot (or a pull that just happened). `origin` names the org or the snapshot
+    file in messages; `integration_users` is the config's `apps.*.integration_users`."""
+    from auditor.sources.metadata import apps_from_documents
+
+    result = SourceResult()
+    try:
+        index = _OrgIndex(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        return SourceResult(errors=[InputError(origin, None, f"malformed snapshot: {error!r}")])
+    root = origin
+    documents = [(source_path(t, name), doc.encode("utf-8")) for t in METADATA_TYPES
+                 for name, doc in sorted(index.records(t).items()) if doc]
+    converted = apps_from_documents(documents)
+    for error in converted.errors:
+        result.errors.append(InputError(f"{origin}: {error.path}", None, error.message))
+    seen_rows: set[str] = set()
+    for app in converted.apps:
+        _drop_lines(app)
+        app.root = root
+        if app.kind == CONNECTED_APP:
+            row = index.connected_application_for(app.name, app.get("label"))
+            if row:
+                seen_rows.add(row["Id"])
+            index.annotate(app, row["Id"] if row else None, "ConnectedApplication", metadata_read=True)
+        else:
+            index.annotate(app, index.eca_id(app.name), "ExternalClientApplication", metadata_read=True)
+            for part in ("ExtlClntAppGlobalOauthSettings", "ExtlClntAppOauthConfigurablePolicies"):
+                if index.listed_unreadable(part, app.name):
+                    result.errors.append(InputError(
+                        f"{origin}: {source_path(part, index.part_name(part, app.name))}", None,
+                        f"{app.name}: listMetadata lists this {part} but readMetadata returned nothing; the user "
+                        "needs the permissions to view External Client App settings in metadata "
+                        "(salesforce-facts.md §2.1), otherwise its certificate and policies stay unknown"))
+        result.apps.append(app)
+    for row in index.soql("ConnectedApplication"):
+        if row["Id"] not in seen_rows:
+            app = index.soql_only_app(row)
+            app.root = root
+            result.apps.append(app)
+    known_labels = {str(a.get("label") or a.name).lower() for a in result.apps} | {a.name.lower() for a in result.apps}
+    for app_name in sorted(index.tokens_by_app):
+        if app_name.lower() not in known_labels:
+            app = index.token_only_app(app_name)
+            app.root = root
+            result.apps.append(app)
+    users = integration_users or {}
+    for app in result.apps:
+        declared = list(users.get(app.name, []))
+        index.resolve_users(app, declared)
+        missing = [u for u in declared if u.lower() not in index.users_read]
+        if missing:
+            result.errors.append(InputError(origin, None, f"{app.name}: integration user(s) {', '.join(missing)} "
+                                            "were not read from the org when this snapshot was pulled; pull again "
+                                            "with the current .ca-audit.yaml"))
+    for note in data.get("notes") or []:
+        for app in result.apps:
+            app.notes.append(note)
+    for error in data.get("errors") or []:
+        result.errors.append(InputError(origin, None, f"not read from the org: {error['what']}: {error['message']}"))
+    return result
+
+
+def _drop_lines(app: App) -> None:
+    """Line numbers of a document rebuilt from readMetadata would point nowhere: keep the path only."""
+    app.locations = {name: Location(loc.path) for name, loc in app.locations.items()}
+
+
+class _OrgIndex:
+    def __init__(self, data: dict[str, Any]):
+        self.data = data
+        self.metadata = data.get("metadata") or {}
+        provenance = data.get("provenance") or {}
+        pulled = provenance.get("pulled_at")
+        self.pulled_at = _parse_time(pulled) if pulled else dt.datetime.now(dt.timezone.utc)
+        self.users_read = {u.lower() for u in data.get("integration_users_read") or []}
+        # Group id -> member permission set ids; aggregate permission set -> group.
+        self.group_members: dict[str, set[str]] = defaultdict(set)
+        self.group_names: dict[str, str] = {}
+        for row in self.soql("PermissionSetGroupComponent"):
+            self.group_members[row["PermissionSetGroupId"]].add(row["PermissionSetId"])
+            self.group_names[row["PermissionSetGroupId"]] = (row.get("PermissionSetGroup") or {}).get("DeveloperName")
+        self.grants: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.soql("SetupEntityAccess"):
+            self.grants[row["SetupEntityId"]].append(row)
+        self.tokens_by_app: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.soql("OauthToken"):
+            if row.get("AppName"):
+                self.tokens_by_app[row["AppName"]].append(row)
+        self.users = {str(u["Username"]).lower(): u for u in self.soql("User")}
+        self.assignments: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.soql("PermissionSetAssignment"):
+            username = (row.get("Assignee") or {}).get("Username")
+            if username:
+                self.assignments[username.lower()].append(row)
+        self.bypass_users = self._bypass_users()
+        self.grant_ids: dict[int, set[str]] = {}  # id(App) -> ParentIds of its SetupEntityAccess rows
+
+    # -------------------------------------------------------------- lookups
+    def soql(self, key: str) -> list[dict[str, Any]]:
+        return (self.data.get("soql") or {}).get(key) or []
+
+    def records(self, type_name: str) -> dict[str, str | None]:
+        return (self.metadata.get(type_name) or {}).get("records") or {}
+
+    def listed(self, type_name: str) -> list[dict[str, Any]]:
+        return (self.metadata.get(type_name) or {}).get("listed") or []
+
+    def part_name(self, type_name: str, app_name: str) -> str:
+        suffix = {"ExtlClntAppGlobalOauthSettings": "_glbloauth", "ExtlClntAppOauthSettings": "_oauth",
+                  "ExtlClntAppOauthConfigurablePolicies": "_oauthPlcy"}[type_name]
+        return app_name + suffix
+
+    def listed_unreadable(self, type_name: str, app_name: str) -> bool:
+        name = self.part_name(type_name, app_name)
+        records = self.records(type_name)
+        return name in records and records[name] is None
+
+    def connected_application_for(self, full_name: str, label: str | None) -> dict[str, Any] | None:
+        """The ConnectedApplication row of a metadata app: by the listMetadata id (UNCONFIRMED that it is the
+        ConnectedApplication Id, so fall back to the name, which is the app's label)."""
+        rows = self.soql("ConnectedApplication")
+        ids = {p.get("id") for p in self.listed("ConnectedApp") if p.get("fullName") == full_name}
+        for row in rows:
+            if row.get("Id") in ids:
+                return row
+        wanted = {full_name.lower(), (label or "").lower()}
+        return next((r for r in rows if str(r.get("Name", "")).lower() in wanted), None)
+
+    def eca_id(self, name: str) -> str | None:
+        return next((p.get("id") for p in self.listed("ExternalClientApplication") if p.get("fullName") == name), None)
+
+    # -------------------------------------------------------------- app fields
+    def annotate(self, app: App, entity_id: str | None, entity_type: str, *, metadata_read: bool) -> None:
+        grants = [g for g in self.grants.get(entity_id or "", []) if g.get("SetupEntityType") == entity_type]
+        profiles, permission_sets, groups = [], [], []
+        for grant in grants:
+            parent = grant.get("Parent") or {}
+            if parent.get("IsOwnedByProfile"):
+                profiles.append((parent.get("Profile") or {}).get("Name") or parent.get("Name"))
+            elif parent.get("PermissionSetGroupId"):
+                groups.append(self.group_names.get(parent["PermissionSetGroupId"]) or parent.get("Name"))
+            else:
+                permission_sets.append(parent.get("Name"))
+        app.set("org.installed", True)
+        app.set("org.metadata_read", metadata_read)
+        app.set("org.id", entity_id)
+        app.set("org.assignments.profiles", sorted(p for p in profiles if p))
+        app.set("org.assignments.permission_sets", sorted(p for p in permission_sets if p))
+        app.set("org.assignments.permission_set_groups", sorted(g for g in groups if g))
+        self.grant_ids[id(app)] = {g["ParentId"] for g in grants}
+        self._usage(app, [app.get("label"), app.name])
+        app.set("org.bypass_permission_users", self.bypass_users)
+
+    def _usage(self, app: App, names: list[str | None]) -> None:
+        rows: list[dict[str, Any]] = []
+        for key in dict.fromkeys(str(n) for n in names if n):
+            rows.extend(self.tokens_by_app.get(key, []))
+        last = [_parse_time(r["LastUsedDate"]) for r in rows if r.get("LastUsedDate")]
+        app.set("org.usage.tokens", len(rows))
+        app.set("org.usage.users", sorted({(r.get("User") or {}).get("Username") or r.get("UserId") for r in rows}))
+        app.set("org.usage.use_count", sum(int(r.get("UseCount") or 0) for r in rows))
+        app.set("org.usage.last_used_days", (self.pulled_at - max(last)).days if last else None)
+
+    def soql_only_app(self, row: dict[str, Any]) -> App:
+        listed = next((p for p in self.listed("ConnectedApp") if p.get("id") == row["Id"]), None)
+        name = listed["fullName"] if listed else _api_name(row["Name"])
+        app = App(CONNECTED_APP, name, source_path("ConnectedApp", name))
+        app.set("label", row.get("Name"))
+        admin = row.get("OptionsAllowAdminApprovedUsersOnly")
+        if admin is not None:
+            # Treating this flag as the live mirror of isAdminApproved is an inference (salesforce-facts.md §3.1).
+            app.set("oauth.permitted_users", "admin_approved" if admin else "self_authorized")
+        if row.get("OptionsHasSessionLevelPolicy"):
+            app.set("policy.session_level", "HIGH_ASSURANCE")
+        self.annotate(app, row["Id"], "ConnectedApplication", metadata_read=False)
+        app.set("assignments.profiles", app.get("org.assignments.profiles"))
+        app.set("assignments.permission_sets", app.get("org.assignments.permission_sets"))
+        app.set("flows", [])
+        app.set("flows_declared", [])
+        app.set("integration_users", [])
+        state = f" ({listed.get('manageableState')})" if listed and listed.get("manageableState") else ""
+        app.notes.append(f"read from SOQL only: the Metadata API does not return this app's metadata{state}, as "
+                         "for installed and managed apps; its scopes, certificate and OAuth policies are unknown "
+                         "and rules that need them do not apply")
+        return app
+
+    def token_only_app(self, app_name: str) -> App:
+        name = _api_name(app_name)
+        app = App(CONNECTED_APP, name, source_path("ConnectedApp", name))
+        app.set("label", app_name)
+        app.set("org.installed", False)
+        app.set("org.metadata_read", False)
+        self._usage(app, [app_name])
+        app.set("org.bypass_permission_users", self.bypass_users)
+        app.set("flows", [])
+        app.set("flows_declared", [])
+        app.set("integration_users", [])
+        app.notes.append("known only from OAuth token usage (OauthToken.AppName): no connected app or External "
+                         "Client App of this name is installed in the org")
+        return app
+
+    # -------------------------------------------------------------- users
+    def _bypass_users(self) -> list[str]:
+        """Non-admin users holding "Use Any API Client" or "Approve Uninstalled Connected Apps"."""
+        holders: dict[str, set[str]] = defaultdict(set)
+        for row in self.soql("BypassPermissions"):
+            assignee = row.get("Assignee") or {}
+            if not assignee.get("IsActive", True):
+                continue
+            profile = assignee.get("Profile") or {}
+            if profile.get("Name") == ADMIN_PROFILE or profile.get("PermissionsModifyAllData"):
+                continue
+            ps = row.get("PermissionSet") or {}
+            granted = [label for key, label in (("PermissionsUseAnyApiClient", "Use Any API Client"),
+                                                ("PermissionsCanApproveUninstalledApps",
+                                                 "Approve Uninstalled Connected Apps")) if ps.get(key)]
+            via = (ps.get("Profile") or {}).get("Name") if ps.get("IsOwnedByProfile") else ps.get("Name")
+            for label in granted:
+                holders[assignee.get("Username")].add(f"{label} via {via}")
+        return [f"{user} ({'; '.join(sorted(how))})" for user, how in sorted(holders.items()) if user]
+
+    def _valid_assignments(self, username: str) -> list[dict[str, Any]]:
+        valid = []
+        for row in self.assignments.get(username.lower(), []):
+            if row.get("IsRevoked"):
+                continue
+            expires = row.get("ExpirationDate")
+            if expires and _parse_time(expires) <= self.pulled_at:
+                continue
+            valid.append(row)
+        return valid
+
+    def _holds(self, username: str) -> set[str]:
+        """Permission set ids the user holds: direct, profile-owned, and through groups."""
+        held: set[str] = set()
+        for row in self._valid_assignments(username):
+            held.add(row["PermissionSetId"])
+            if row.get("PermissionSetGroupId"):
+                held |= self.group_members.get(row["PermissionSetGroupId"], set())
+        return held
+
+    def _user_flags(self, username: str) -> dict[str, Any]:
+        user = self.users.get(username.lower())
+        if user is None:
+            return {"found": False, "active": None, "api_only": None, "privileged": None}
+        profile = user.get("Profile") or {}
+        sets = [row.get("PermissionSet") or {} for row in self._valid_assignments(username)]
+        api_only = bool(profile.get("PermissionsApiUserOnly")) or any(ps.get("PermissionsApiUserOnly") for ps in sets)
+        privileged = profile.get("Name") == ADMIN_PROFILE or any(
+            holder.get(p) for holder in [profile, *sets] for p in PRIVILEGED_PERMISSIONS)
+        return {"found": True, "active": bool(user.get("IsActive")), "api_only": api_only, "privileged": privileged}
+
+    def _covered(self, app: App, username: str) -> bool:
+        flags = self._user_flags(username)
+        if not flags["found"] or not flags["active"]:
+            return False
+        grants = self.grant_ids.get(id(app), set())
+        return bool(grants & self._holds(username))
+
+    def _approved(self, app: App, username: str) -> bool:
+        users = {str(u).lower() for u in app.get("org.usage.users") or []}
+        return username.lower() in users
+
+    def resolve_users(self, app: App, declared: list[str]) -> None:
+        run_as = app.get("oauth.client_credentials.user") if app.get("oauth.client_credentials.enabled") else None
+        everyone = list(dict.fromkeys([*declared, *([run_as] if run_as else [])]))
+        known = [u for u in everyone if u.lower() in self.users_read]
+        flags = {u: self._user_flags(u) for u in known}
+        app.set("org.integration_users", everyone)
+        app.set("org.uncovered_integration_users", [u for u in declared if u in flags and not self._covered(app, u)])
+        app.set("org.integration_users_without_approval",
+                [u for u in declared if u in flags and not self._approved(app, u)])
+        app.set("org.inactive_integration_users",
+                [u for u in everyone if u in flags and flags[u]["found"] and not flags[u]["active"]])
+        app.set("org.unknown_integration_users", [u for u in everyone if u in flags and not flags[u]["found"]])
+        app.set("org.privileged_integration_users", [u for u in everyone if u in flags and flags[u]["privileged"]])
+        if run_as and run_as in flags:
+            f = flags[run_as]
+            app.set("org.run_as.found", f["found"])
+            app.set("org.run_as.active", f["active"])
+            app.set("org.run_as.api_only", f["api_only"])
+            app.set("org.run_as.covered", self._covered(app, run_as))
+        else:
+            for name in ("found", "active", "api_only", "covered"):
+                app.set(f"org.run_as.{name}", None)
+
+
+# ---------------------------------------------------------------------------- repository vs org
+def compare(repo_apps: list[App], org_apps: list[App]) -> None:
+    """Mark each repository app with whether the org has it (CA-24) and how they differ (CA-32)."""
+    by_key = {(a.kind, a.name.lower()): a for a in org_apps}
+    for app in repo_apps:
+        other = by_key.get((app.kind, app.name.lower()))
+        app.set("org.compared", True)
+        app.set("org.present", other is not None and other.get("org.installed") is not False)
+        differences = []
+        if other is not None and other.get("org.metadata_read"):
+            for name in COMPARED_FIELDS:
+                mine, theirs = app.get(name), _org_value(other, name)
+                if _normal(name, mine) != _normal(name, theirs):
+                    differences.append(f"{name}: repository {_show(mine)}, org {_show(theirs)}")
+        app.set("org.differences", differences)
+
+
+def _org_value(app: App, name: str) -> Any:
+    # SetupEntityAccess is what the org enforces; the metadata lists are derived from it.
+    if name == "assignments.profiles":
+        return app.get("org.assignments.profiles")
+    if name == "assignments.permission_sets":
+        return sorted([*(app.get("org.assignments.permission_sets") or []),
+                       *(app.get("org.assignments.permission_set_groups") or [])])
+    return app.get(name)
+
+
+def _normal(name: str, value: Any) -> Any:
+    if name in UNORDERED:
+        return sorted({str(v).lower() for v in value or []})
+    if isinstance(value, str):
+        return value.strip().lower()
+    return value
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return "none" if value is None else str(value)
+
+
+def _api_name(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_]+", "_", label).strip("_") or "Unnamed"
+
+
+def _parse_time(text: str) -> dt.datetime:
+    text = text.strip()
+    if len(text) == 10:  # a date
+        return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
+    text = text.replace("Z", "+00:00")
+    text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text)
+    parsed = dt.datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+# ---------------------------------------------------------------------------- the audit's entry point
+def read_with_org(paths: list[str], org_target: Any, config: Any, scan_paths) -> SourceResult:
+    """Files and folders through `scan_paths`, `.json` snapshots, and a live org when `org_target` is set.
+    When repository apps and org apps are read together they are compared (CA-24, CA-32)."""
+    users: Mapping[str, list[str]] = getattr(config, "integration_users", None) or {}
+    snapshots = [p for p in paths if looks_like_snapshot(Path(p))]
+    others = [p for p in paths if p not in snapshots]
+    result = scan_paths(others) if others else SourceResult()
+    repo_apps = list(result.apps)
+    org_apps: list[App] = []
+    for shown in snapshots:
+        read = scan_snapshot(Path(shown), shown, users)
+        org_apps.extend(read.apps)
+        result.extend(read)
+    if org_target is not None:
+        from auditor.orgcli import read_org
+
+        wanted = sorted({u for names in users.values() for u in names})
+        data, errors = read_org(org_target, wanted)
+        result.errors.extend(errors)
+        if data is not None:
+            read = apps_from_snapshot(data, origin=org_target.shown, integration_users=users)
+            org_apps.extend(read.apps)
+            result.extend(read)
+    if repo_apps and org_apps:
+        compare(repo_apps, org_apps)
+    return result

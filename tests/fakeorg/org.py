@@ -1,0 +1,294 @@
+"""The fake org's contents: sObject tables with real-looking Ids and relationships, Metadata API
+records stored as the documents a retrieve would produce, and the JWT bearer configuration.
+
+Queries are answered by a small SOQL subset (SELECT fields FROM object [WHERE a = x AND/OR b IN
+(…)] [ORDER BY …] [LIMIT n]); relationship paths such as ``Parent.Profile.Name`` are resolved
+through the Id fields as Salesforce does, and an unknown field is the real 400 INVALID_FIELD.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Any
+
+MD_NS = "http://soap.sforce.com/2006/04/metadata"
+
+# Relationship name -> (Id field, target object), per object.
+RELATIONSHIPS: dict[str, dict[str, tuple[str, str]]] = {
+    "SetupEntityAccess": {"Parent": ("ParentId", "PermissionSet")},
+    "PermissionSet": {
+        "Profile": ("ProfileId", "Profile"),
+        "PermissionSetGroup": ("PermissionSetGroupId", "PermissionSetGroup"),
+    },
+    "PermissionSetAssignment": {
+        "Assignee": ("AssigneeId", "User"),
+        "PermissionSet": ("PermissionSetId", "PermissionSet"),
+        "PermissionSetGroup": ("PermissionSetGroupId", "PermissionSetGroup"),
+    },
+    "PermissionSetGroupComponent": {
+        "PermissionSet": ("PermissionSetId", "PermissionSet"),
+        "PermissionSetGroup": ("PermissionSetGroupId", "PermissionSetGroup"),
+    },
+    "User": {"Profile": ("ProfileId", "Profile")},
+    "OauthToken": {"User": ("UserId", "User")},
+}
+
+PERMISSIONS = (
+    "PermissionsApiEnabled",
+    "PermissionsApiUserOnly",
+    "PermissionsModifyAllData",
+    "PermissionsViewAllData",
+    "PermissionsCustomizeApplication",
+    "PermissionsUseAnyApiClient",
+    "PermissionsCanApproveUninstalledApps",
+)
+
+SCHEMA: dict[str, set[str]] = {
+    "Organization": {"Id", "Name", "OrganizationType", "IsSandbox", "InstanceName"},
+    "ConnectedApplication": {
+        "Id", "Name", "CreatedDate", "LastModifiedDate", "OptionsAllowAdminApprovedUsersOnly",
+        "OptionsRefreshTokenValidityMetric", "OptionsHasSessionLevelPolicy", "OptionsIsInternal",
+        "RefreshTokenValidityPeriod", "StartUrl", "MobileStartUrl", "PinLength",
+    },
+    "SetupEntityAccess": {"Id", "ParentId", "SetupEntityId", "SetupEntityType"},
+    "PermissionSet": {"Id", "Name", "Label", "IsOwnedByProfile", "ProfileId", "PermissionSetGroupId", "Type",
+                      *PERMISSIONS},
+    "Profile": {"Id", "Name", *PERMISSIONS},
+    "PermissionSetGroup": {"Id", "DeveloperName", "MasterLabel", "Status"},
+    "PermissionSetGroupComponent": {"Id", "PermissionSetGroupId", "PermissionSetId"},
+    "PermissionSetAssignment": {"Id", "AssigneeId", "PermissionSetId", "PermissionSetGroupId", "ExpirationDate",
+                                "IsActive", "IsRevoked"},
+    "User": {"Id", "Username", "Name", "IsActive", "ProfileId", "UserType"},
+    "OauthToken": {"Id", "AppName", "AppMenuItemId", "UserId", "CreatedDate", "LastUsedDate", "UseCount"},
+}
+
+KEY_PREFIXES = {
+    "Organization": "00D", "ConnectedApplication": "0H4", "SetupEntityAccess": "0J0", "PermissionSet": "0PS",
+    "Profile": "00e", "PermissionSetGroup": "0PG", "PermissionSetGroupComponent": "0PH",
+    "PermissionSetAssignment": "0Pa", "User": "005", "ExternalClientApplication": "0xI",
+}
+
+# Metadata type -> (folder, suffix) for listMetadata fileName.
+FOLDERS = {
+    "ConnectedApp": ("connectedApps", "connectedApp"),
+    "ExternalClientApplication": ("externalClientApps", "eca"),
+    "ExtlClntAppGlobalOauthSettings": ("extlClntAppGlobalOauthSets", "ecaGlblOauth"),
+    "ExtlClntAppOauthSettings": ("extlClntAppOauthSettings", "ecaOauth"),
+    "ExtlClntAppOauthConfigurablePolicies": ("extlClntAppOauthPolicies", "ecaOauthPlcy"),
+}
+
+
+def invalid_field(field_path: str, obj: str) -> ValueError:
+    return ValueError(
+        "INVALID_FIELD",
+        f"\nSELECT {field_path} FROM {obj}\n       ^\nERROR at Row:1:Column:8\nNo such column '{field_path}' on entity "
+        f"'{obj}'. If you are attempting to use a custom field, be sure to append the '__c' after the custom "
+        "field name. Please reference your WSDL or the describe call for the appropriate names.",
+    )
+
+
+@dataclass
+class JwtConfig:
+    consumer_key: str = "3MVG9FakeConsumerKeyForTheFakeOrg.JwtBearer"
+    approved_users: set[str] = field(default_factory=set)
+    not_admin_approved: set[str] = field(default_factory=set)
+    inactive_users: set[str] = field(default_factory=set)
+
+
+@dataclass
+class MetadataEntry:
+    type: str
+    full_name: str
+    document: str | None  # None: listed (installed/managed) but readMetadata answers xsi:nil
+    id: str
+    manageable_state: str = "unmanaged"
+    namespace: str | None = None
+
+
+class FakeOrgData:
+    def __init__(self, org_id: str = "00D5e000000FakeEAA", org_name: str = "Acme (fake)"):
+        self.org_id = org_id
+        self.tables: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMA}
+        self.schema = {k: set(v) for k, v in SCHEMA.items()}
+        self.metadata: dict[tuple[str, str], MetadataEntry] = {}
+        self.poison: set[tuple[str, str]] = set()  # readMetadata faults when these are in the batch
+        self.jwt = JwtConfig()
+        self._counter = itertools.count(1)
+        self.tables["Organization"].append(
+            {"Id": org_id, "Name": org_name, "OrganizationType": "Enterprise Edition", "IsSandbox": False,
+             "InstanceName": "FAKE1"}
+        )
+
+    # ---------------------------------------------------------------- building
+    def new_id(self, obj: str) -> str:
+        return f"{KEY_PREFIXES.get(obj, '001')}5e{next(self._counter):010d}AAA"
+
+    def insert(self, obj: str, **values: Any) -> dict[str, Any]:
+        row = {"Id": self.new_id(obj), **values}
+        for key in row:
+            if key not in self.schema[obj]:
+                raise KeyError(f"{obj}.{key} is not in the fake schema")
+        self.tables[obj].append(row)
+        return row
+
+    def find(self, obj: str, **where: Any) -> dict[str, Any] | None:
+        return next((r for r in self.tables[obj] if all(r.get(k) == v for k, v in where.items())), None)
+
+    def add_metadata(self, type_name: str, full_name: str, document: str | None, *, record_id: str | None = None,
+                     manageable_state: str = "unmanaged", namespace: str | None = None) -> MetadataEntry:
+        entry = MetadataEntry(type_name, full_name, document, record_id or self.new_id("ExternalClientApplication"),
+                              manageable_state, namespace)
+        self.metadata[(type_name, full_name)] = entry
+        return entry
+
+    # ---------------------------------------------------------------- Metadata API
+    def metadata_record(self, type_name: str, full_name: str) -> str | None:
+        entry = self.metadata.get((type_name, full_name))
+        return entry.document if entry else None
+
+    def file_properties(self, type_name: str) -> list[dict[str, Any]]:
+        folder, suffix = FOLDERS.get(type_name, (type_name, type_name))
+        out = []
+        for entry in self.metadata.values():
+            if entry.type != type_name:
+                continue
+            fp = {
+                "createdById": "0055e000001AdmnAAC", "createdByName": "Admin User",
+                "createdDate": "2024-03-04T10:11:12.000Z",
+                "fileName": f"{folder}/{entry.full_name}.{suffix}", "fullName": entry.full_name, "id": entry.id,
+                "lastModifiedById": "0055e000001AdmnAAC", "lastModifiedByName": "Admin User",
+                "lastModifiedDate": "2026-01-15T08:00:00.000Z", "manageableState": entry.manageable_state,
+            }
+            if entry.namespace:
+                fp["namespacePrefix"] = entry.namespace
+            fp["type"] = type_name
+            out.append(fp)
+        return out
+
+    # ---------------------------------------------------------------- SOQL
+    def query(self, soql: str) -> list[dict[str, Any]]:
+        match = re.fullmatch(
+            r"\s*SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(.+?))?(?:\s+ORDER\s+BY\s+(.+?))?(?:\s+LIMIT\s+(\d+))?\s*",
+            soql, re.I | re.S,
+        )
+        if not match:
+            raise ValueError("MALFORMED_QUERY", f"unexpected token in: {soql[:60]}")
+        fields = [f.strip() for f in match.group(1).split(",")]
+        obj = match.group(2)
+        if obj not in self.tables:
+            raise ValueError("INVALID_TYPE", f"sObject type '{obj}' is not supported.")
+        for f in fields:
+            self._check_path(obj, f)
+        rows = self.tables[obj]
+        if match.group(3):
+            condition = self._parse_where(obj, match.group(3))
+            rows = [r for r in rows if condition(r)]
+        if match.group(5):
+            rows = rows[: int(match.group(5))]
+        return [self._project(obj, row, fields) for row in rows]
+
+    def _check_path(self, obj: str, path: str) -> None:
+        head, _, rest = path.partition(".")
+        if not rest:
+            if head not in self.schema[obj]:
+                raise invalid_field(path, obj)
+            return
+        rel = RELATIONSHIPS.get(obj, {}).get(head)
+        if rel is None:
+            raise invalid_field(path, obj)
+        self._check_path(rel[1], rest)
+
+    def _resolve(self, obj: str, row: dict[str, Any] | None, path: str) -> Any:
+        if row is None:
+            return None
+        head, _, rest = path.partition(".")
+        if not rest:
+            return row.get(head)
+        id_field, target = RELATIONSHIPS[obj][head]
+        parent = self.find(target, Id=row.get(id_field)) if row.get(id_field) else None
+        return self._resolve(target, parent, rest)
+
+    def _project(self, obj: str, row: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+        out: dict[str, Any] = {"attributes": self._attributes(obj, row)}
+        for f in fields:
+            head, _, rest = f.partition(".")
+            if not rest:
+                out[head] = row.get(head)
+                continue
+            id_field, target = RELATIONSHIPS[obj][head]
+            parent = self.find(target, Id=row.get(id_field)) if row.get(id_field) else None
+            if parent is None:
+                out[head] = None
+                continue
+            sub = out.get(head) or {}
+            nested = self._project(target, parent, [rest])
+            _merge(sub, nested)
+            out[head] = sub
+        return out
+
+    def _attributes(self, obj: str, row: dict[str, Any]) -> dict[str, str]:
+        attrs = {"type": obj}
+        if row.get("Id"):
+            attrs["url"] = f"/services/data/v66.0/sobjects/{obj}/{row['Id']}"
+        return attrs
+
+    def _parse_where(self, obj: str, text: str):
+        disjuncts = re.split(r"\s+OR\s+", text.strip(), flags=re.I)
+        clauses = [[self._parse_leaf(obj, c) for c in re.split(r"\s+AND\s+", d, flags=re.I)] for d in disjuncts]
+        return lambda row: any(all(leaf(row) for leaf in conj) for conj in clauses)
+
+    def _parse_leaf(self, obj: str, text: str):
+        text = text.strip().strip("()").strip() if text.strip().startswith("(") and " IN " not in text.upper() else text
+        m = re.fullmatch(r"\s*([\w.]+)\s+(NOT\s+IN|IN)\s*\((.*)\)\s*", text, re.I | re.S)
+        if m:
+            self._check_path(obj, m.group(1))
+            values = [_literal(v) for v in _split_values(m.group(3))]
+            negate = m.group(2).upper().startswith("NOT")
+            return lambda row: (self._resolve(obj, row, m.group(1)) in values) != negate
+        m = re.fullmatch(r"\s*([\w.]+)\s*(=|!=)\s*(.+?)\s*", text, re.S)
+        if not m:
+            raise ValueError("MALFORMED_QUERY", f"unexpected token: {text[:40]}")
+        self._check_path(obj, m.group(1))
+        value = _literal(m.group(3))
+        if m.group(2) == "=":
+            return lambda row: self._resolve(obj, row, m.group(1)) == value
+        return lambda row: self._resolve(obj, row, m.group(1)) != value
+
+
+def _merge(into: dict, other: dict) -> None:
+    for k, v in other.items():
+        if isinstance(v, dict) and isinstance(into.get(k), dict):
+            _merge(into[k], v)
+        else:
+            into[k] = v
+
+
+def _split_values(text: str) -> list[str]:
+    return [v for v in re.findall(r"'(?:[^'\\]|\\.)*'|[^,\s]+", text)]
+
+
+def _literal(text: str) -> Any:
+    text = text.strip()
+    if text.startswith("'") and text.endswith("'"):
+        return re.sub(r"\\(.)", r"\1", text[1:-1])
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered == "null":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def metadata_document(root: str, children: str) -> str:
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{MD_NS}">\n{children}\n</{root}>\n'
+
+
+def document_children(document: str, tag: str) -> list[str]:
+    root = ET.fromstring(document)
+    return [el.text or "" for el in root.iter(f"{{{MD_NS}}}{tag}")]

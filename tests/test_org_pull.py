@@ -1,0 +1,195 @@
+"""Pulling an org through simple-salesforce against the HTTPS fake org: what is read, how many
+calls it takes, that it only reads, and what each fault turns into."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+
+from auditor.orgauth import from_access_token
+from auditor.sources.org import OrgReadError, PullSettings, make_session, pull
+from auditor.sources.snapshot import apps_from_snapshot, dumps
+from tests.fakeorg.fixtures import fake_org, trust  # noqa: F401 - pytest fixtures
+from tests.fakeorg.sample import INTEGRATION_USERS, many_apps_org
+from tests.fakeorg.server import INVALID_SESSION, REQUEST_LIMIT, SERVER_UNAVAILABLE, UNKNOWN_EXCEPTION, FakeSalesforce
+
+QUERY = r"/services/data/v66\.0/query"
+
+
+def pull_fake(fake, **settings):
+    settings.setdefault("integration_users", INTEGRATION_USERS)
+    return pull(from_access_token(fake.url, fake.token), PullSettings(**settings))
+
+
+def soql_of(fake):
+    return [r.soql for r in fake.requests if r.soql]
+
+
+def test_pull_reads_metadata_soql_and_users(fake_org):
+    snap = pull_fake(fake_org)
+    assert snap["errors"] == []
+    assert snap["format"] == "ca-audit-snapshot"
+    assert snap["provenance"]["org_id"] == fake_org.data.org_id
+    assert snap["provenance"]["api_version"] == "66.0"
+    connected = snap["metadata"]["ConnectedApp"]
+    assert sorted(connected["records"]) == ["CC_Service", "Dormant_Dashboard", "Integration_JWT",
+                                            "Legacy_Self_Auth", "Reporting_JWT", "psync__Partner_Sync"]
+    assert connected["records"]["psync__Partner_Sync"] is None  # installed app: readMetadata gives nil
+    assert connected["records"]["Integration_JWT"].startswith('<?xml version="1.0" encoding="UTF-8"?>\n<ConnectedApp')
+    assert set(snap["metadata"]["ExtlClntAppOauthConfigurablePolicies"]["records"]) == {"Acme_ECA_oauthPlcy"}
+    # Paged through nextRecordsUrl (page size 2): 6 ConnectedApplication rows arrive whole.
+    assert len(snap["soql"]["ConnectedApplication"]) == 6
+    assert any("/query/01g5e" in r.path for r in fake_org.requests)
+    # The run-as user of CC_Service is read along with the declared integration users.
+    assert "ccuser@acme.example" in snap["integration_users_read"]
+    assert {u["Username"] for u in snap["soql"]["User"]} >= set(INTEGRATION_USERS)
+    # Every call pinned to the API version.
+    assert all("/v66.0/" in r.path or "/Soap/m/66.0" in r.path for r in fake_org.requests)
+
+
+def test_snapshot_has_no_secrets(fake_org):
+    text = dumps(pull_fake(fake_org))
+    assert fake_org.token not in text
+    assert "consumerKey" not in text and "consumerSecret" not in text and "3MVG9" not in text
+    assert "AccessToken" not in text
+
+
+def test_pull_only_reads_and_batches_ten_names_per_call(monkeypatch):
+    count = 95
+    fake = FakeSalesforce(many_apps_org(count)).start()
+    try:
+        trust(monkeypatch, fake)
+        snap = pull_fake(fake, integration_users=["integration@acme.example"])
+        assert snap["errors"] == []
+        assert len(snap["metadata"]["ConnectedApp"]["records"]) == count
+        assert fake.writes() == []
+        reads = [r for r in fake.requests if r.soap_operation == "readMetadata"]
+        assert all(len(re.findall(rb"<fullNames>", r.body)) <= 10 for r in reads)
+        assert len(reads) == math.ceil(count / 10)
+        # list (2) + 6 base queries + User + PermissionSetAssignment = a constant of 10 besides the reads.
+        assert len(fake.requests) <= math.ceil(count / 10) + 10
+        assert all(r.method in ("GET", "POST") for r in fake.requests)
+    finally:
+        fake.stop()
+
+
+def test_reads_are_concurrent(monkeypatch):
+    fake = FakeSalesforce(many_apps_org(40), latency=0.05).start()
+    try:
+        trust(monkeypatch, fake)
+        pull_fake(fake, integration_users=[], concurrency=4)
+        assert fake.max_in_flight == 4
+    finally:
+        fake.stop()
+
+
+def test_transient_errors_are_retried(fake_org):
+    fake_org.inject("GET", QUERY + r"/\?q=SELECT\+Id%2C\+Name%2C\+CreatedDate", 500, UNKNOWN_EXCEPTION)
+    fake_org.inject("GET", QUERY + r"/\?q=SELECT\+AppName", 403, REQUEST_LIMIT)
+    fake_org.inject("GET", QUERY + r"/\?q=SELECT\+PermissionSetGroupId", 503, SERVER_UNAVAILABLE)
+    fake_org.inject("POST", r"/services/Soap/m/", 500, "<html>Bad gateway</html>", body_regex="readMetadata")
+    fake_org.inject("POST", r"/services/Soap/m/", 500,
+                    '<?xml version="1.0"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/">'
+                    "<soapenv:Body><soapenv:Fault><faultcode>sf:REQUEST_LIMIT_EXCEEDED</faultcode>"
+                    "<faultstring>REQUEST_LIMIT_EXCEEDED: ConcurrentPerOrgLongTxn Limit exceeded.</faultstring>"
+                    "</soapenv:Fault></soapenv:Body></soapenv:Envelope>", body_regex="listMetadata")
+    snap = pull_fake(fake_org)
+    assert snap["errors"] == []
+    assert len(snap["soql"]["OauthToken"]) > 0
+    assert len(snap["metadata"]["ConnectedApp"]["records"]) == 6
+
+
+def test_persistent_failure_is_named_not_lost(fake_org):
+    fake_org.inject("GET", QUERY + r"/\?q=SELECT\+AppName", 500, UNKNOWN_EXCEPTION, times=None)
+    snap = pull_fake(fake_org, attempts=3)
+    tries = [q for q in soql_of(fake_org) if q.startswith("SELECT AppName")]
+    assert len(tries) == 3  # bounded
+    assert [e["what"] for e in snap["errors"]] == ["SOQL OauthToken"]
+    assert "UNKNOWN_EXCEPTION" in snap["errors"][0]["message"]
+    assert len(snap["metadata"]["ConnectedApp"]["records"]) == 6  # everything else still read
+    result = apps_from_snapshot(snap, origin="fake")
+    assert any("not read from the org: SOQL OauthToken" in e.message for e in result.errors)
+
+
+def test_timeouts_are_retried_then_reported(fake_org):
+    fake_org.delay("GET", QUERY + r"/\?q=SELECT\+Id%2C\+Name%2C\+OrganizationType", 0.6, times=1)
+    snap = pull_fake(fake_org, timeout=0.3)
+    assert snap["errors"] == []
+    fake_org.delay("GET", QUERY + r"/\?q=SELECT\+Id%2C\+Name%2C\+OrganizationType", 0.6, times=None)
+    snap = pull_fake(fake_org, timeout=0.3, attempts=2)
+    assert snap["errors"] == [{"what": "SOQL Organization", "message": "timed out (gave up after 2 attempts)"}]
+
+
+def test_truncated_page_is_read_again(fake_org):
+    fake_org.truncate("GET", QUERY + r"/01g5e", times=1)
+    snap = pull_fake(fake_org)
+    assert snap["errors"] == []
+    assert len(snap["soql"]["ConnectedApplication"]) == 6
+
+
+def test_page_without_next_url_is_an_error(fake_org):
+    body = {"totalSize": 6, "done": False, "records": []}
+    fake_org.inject("GET", QUERY + r"/\?q=SELECT\+Id%2C\+Name%2C\+CreatedDate", 200, body)
+    snap = pull_fake(fake_org)
+    assert snap["errors"][0]["what"] == "SOQL ConnectedApplication"
+    assert "no nextRecordsUrl" in snap["errors"][0]["message"]
+
+
+def test_short_result_is_an_error(fake_org):
+    body = {"totalSize": 2600, "done": True, "records": [{"attributes": {"type": "OauthToken"}, "AppName": "X"}]}
+    fake_org.inject("GET", QUERY + r"/\?q=SELECT\+AppName", 200, body)
+    snap = pull_fake(fake_org)
+    assert snap["errors"] == [{"what": "SOQL OauthToken", "message": "the query returned 1 of 2600 records"}]
+
+
+def test_one_unreadable_app_does_not_lose_the_batch(fake_org):
+    fake_org.data.poison.add(("ConnectedApp", "Reporting_JWT"))
+    snap = pull_fake(fake_org)
+    records = snap["metadata"]["ConnectedApp"]["records"]
+    assert "Reporting_JWT" not in records
+    assert len(records) == 5 and records["Integration_JWT"]
+    assert snap["errors"] == [{"what": "readMetadata ConnectedApp Reporting_JWT",
+                               "message": "Metadata API fault UNKNOWN_EXCEPTION: UNKNOWN_EXCEPTION: An unexpected "
+                               "error occurred. Please include this ErrorId if you contact support: "
+                               "2093713466-46710 (1797926329)"}]
+
+
+def test_expired_session_is_reported_not_looped(fake_org):
+    fake_org.expire_tokens()
+    with pytest.raises(OrgReadError, match="expired or invalid"):
+        pull_fake(fake_org)
+    # No re-login loop: each call was tried once, and the pull stopped.
+    assert len(fake_org.requests) <= 10
+    assert all(r.path != "/services/oauth2/token" for r in fake_org.requests)
+
+
+def test_expired_session_on_rest_only(fake_org):
+    fake_org.inject("GET", QUERY, 401, INVALID_SESSION, times=None)
+    with pytest.raises(OrgReadError, match="INVALID_SESSION_ID"):
+        pull_fake(fake_org)
+
+
+def test_unknown_permission_field_falls_back_with_a_note(fake_org):
+    fake_org.data.schema["PermissionSet"].discard("PermissionsCanApproveUninstalledApps")
+    snap = pull_fake(fake_org)
+    assert snap["errors"] == []
+    assert any("PermissionsCanApproveUninstalledApps is not available" in n for n in snap["notes"])
+    assert snap["soql"]["BypassPermissions"]  # the Use Any API Client holders are still read
+
+
+def test_ca_bundle_is_honoured_by_soap_calls_too(fake_org, monkeypatch):
+    session = make_session()
+    assert session.verify == fake_org.ca_path
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    snap = pull(from_access_token(fake_org.url, fake_org.token), PullSettings(), make_session())
+    # Without the CA the TLS handshake fails everywhere; it is named, not a crash and not a pass.
+    assert snap["errors"] and all("TLS certificate verification failed" in e["message"] for e in snap["errors"])
+
+
+def test_snapshot_round_trips_as_json(fake_org):
+    snap = pull_fake(fake_org)
+    assert json.loads(dumps(snap)) == snap
+    assert dumps(json.loads(dumps(snap))) == dumps(snap)
