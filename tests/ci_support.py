@@ -1,24 +1,35 @@
-"""Shared helpers for the CI-format tests: schema loading and report building."""
+"""Shared helpers for the CI-format tests: the official SARIF schema, real projects to scan.
+
+Reports come from the real pipeline (`auditor.audit.audit`) over a temporary copy of
+sample_configs/, so the formats are tested on what users get.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import shutil
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-SARIF_SCHEMA = REPO.parent / "shared" / "reference" / "sarif-schema-2.1.0.json"
+from tests.conftest import SAMPLE, SHARED
+
+SARIF_SCHEMA = SHARED / "reference" / "sarif-schema-2.1.0.json"
+MD_NS = "http://soap.sforce.com/2006/04/metadata"
+CONNECTED_APPS = "force-app/main/default/connectedApps"
+# An app name with every character GitHub's annotation syntax must escape.
+ODD_NAME = "Odd, Name: 100%"
 
 
 def sarif_validator():
     """The official SARIF 2.1.0 schema, read from ../shared next to the repository."""
     if not SARIF_SCHEMA.is_file():
-        pytest.skip(f"official SARIF schema not found at {SARIF_SCHEMA}")
+        pytest.skip(f"official SARIF schema not found at {SARIF_SCHEMA} (tests read it from ../shared)")
     from jsonschema import Draft4Validator
 
-    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
-    return Draft4Validator(schema)
+    return Draft4Validator(json.loads(SARIF_SCHEMA.read_text(encoding="utf-8")))
 
 
 def assert_valid_sarif(document: dict) -> None:
@@ -26,122 +37,64 @@ def assert_valid_sarif(document: dict) -> None:
     assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
 
 
-CONNECTED_APP_XML = """<?xml version="1.0" encoding="UTF-8"?>
-<ConnectedApp xmlns="http://soap.sforce.com/2006/04/metadata">
-    <contactEmail>admin@example.com</contactEmail>
-    <label>{name}</label>
-    <oauthConfig>
-        <callbackUrl>https://login.salesforce.com/services/oauth2/callback</callbackUrl>
-        <certificate>MIIC...</certificate>
-        <scopes>Api</scopes>
-    </oauthConfig>
-</ConnectedApp>
-"""
+def sample_copy(target: Path, odd_app: bool = True) -> Path:
+    """A copy of sample_configs/, plus (optionally) an app whose name needs escaping everywhere."""
+    if not (SAMPLE / CONNECTED_APPS).is_dir():
+        pytest.skip("sample_configs/ has no connected apps yet")
+    project = Path(shutil.copytree(SAMPLE, target))
+    if odd_app:
+        candidates = sorted((project / CONNECTED_APPS).glob("*.connectedApp-meta.xml"))
+        # Legacy_Reporting's findings come from the file alone (secret, Full scope, http callback)
+        source = next((p for p in candidates if p.name.startswith("Legacy_Reporting")), candidates[0])
+        shutil.copy(source, project / CONNECTED_APPS / f"{ODD_NAME}.connectedApp-meta.xml")
+    return project
 
 
-def handmade_report(root: Path, fail_on: str = "high"):
-    """A report built from model objects over real files: two apps, findings of each level."""
-    from auditor.engine.rule import Rule
-    from auditor.model import App, Check, Finding, Location, Report, Severity
+def add_waiver(project: Path, rule: str, app: str, **extra: str) -> None:
+    lines = [f"  - rule: {rule}", f"    app: {json.dumps(app)}"]
+    lines += [f"    {key}: {json.dumps(value)}" for key, value in extra.items()]
+    config = project / ".ca-audit.yaml"
+    text = config.read_text(encoding="utf-8") if config.is_file() else ""
+    if "\nwaivers:" not in "\n" + text:
+        text += "\nwaivers:\n"
+    config.write_text(text.rstrip("\n") + "\n" + "\n".join(lines) + "\n", encoding="utf-8")
 
-    folder = root / "force-app" / "main" / "default" / "connectedApps"
-    folder.mkdir(parents=True, exist_ok=True)
-    apps = []
-    for name in ("Integration_App", "Clean_App", "Legacy, App: 100%"):
-        rel = f"force-app/main/default/connectedApps/{name}.connectedApp-meta.xml"
-        (root / rel).write_text(CONNECTED_APP_XML.format(name=name), encoding="utf-8")
-        app = App("connected_app", name, rel, root=str(root))
-        app.set("oauth.scopes", ["Api"], Location(rel, 8, None))
-        apps.append(app)
-    integration, clean, legacy = apps
 
-    rules = {
-        "CA-01": Rule(
-            "CA-01",
-            "Bearer-capable app lacks the refresh_token scope",
-            Severity.HIGH,
-            "m",
-            {},
-            "r",
-            why="invalid_grant: user hasn't approved this consumer",
-            fix="Add <scopes>RefreshToken</scopes>",
-            references=["https://help.salesforce.com/s/articleView?id=sf.remoteaccess_oauth_jwt_flow.htm"],
-            tags=["bearer", "oauth"],
-        ),
-        "CA-07": Rule(
-            "CA-07",
-            "Self-authorized permitted users",
-            Severity.MEDIUM,
-            "m",
-            {},
-            "r",
-            why="Users must approve the app",
-            fix="Set isAdminApproved to true",
-            tags=["oauth"],
-        ),
-        "CA-20": Rule("CA-20", "Certificate inline", Severity.LOW, "m", {}, "r", fix="Rotate it"),
-        "CA-30": Rule("CA-30", "Critical thing", Severity.CRITICAL, "m", {}, "r", fix="Fix it now"),
-    }
+def scan(*paths: Path, fail_on: str | None = None, today: dt.date | None = None):
+    from auditor.audit import AuditOptions, audit
+    from auditor.model import Severity
 
-    def finding(rule_id, app, message, line=8, waived_by=None, field="oauth.scopes"):
-        rule = rules[rule_id]
-        return Finding(
-            rule_id,
-            rule.severity,
-            app.name,
-            app.kind,
-            message,
-            rule.fix,
-            Location(app.path, line, None),
-            field=field,
-            title=rule.title,
-            waived_by=waived_by,
-        )
-
-    f1 = finding(
-        "CA-01", integration, "Integration_App can run a bearer flow but lacks the refresh_token scope"
+    options = AuditOptions(
+        paths=[str(p) for p in paths],
+        fail_on=Severity.parse(fail_on) if fail_on else None,
+        today=today or dt.date(2026, 1, 15),
     )
-    f2 = finding(
-        "CA-07",
-        integration,
-        "Integration_App lets users self-authorize",
-        line=None,
-        field="oauth.permitted_users",
-    )
-    f3 = finding(
-        "CA-20", legacy, "Legacy, App: 100% has a cert:\nline two", line=7, field="oauth.has_certificate"
-    )
-    f4 = finding(
-        "CA-30",
-        legacy,
-        "Legacy is critical",
-        waived_by={
-            "rule": "CA-30",
-            "app": legacy.name,
-            "reason": "vendor cannot rotate",
-            "owner": "sec-team",
-            "ticket": "SEC-42",
-            "expires": "2027-03-31",
-        },
-    )
-    findings = [f1, f2, f3, f4]
-    checks = [
-        Check(integration, "CA-01", f1),
-        Check(integration, "CA-07", f2),
-        Check(integration, "CA-20"),
-        Check(clean, "CA-01"),
-        Check(clean, "CA-07"),
-        Check(clean, "CA-20"),
-        Check(legacy, "CA-01"),
-        Check(legacy, "CA-20", f3),
-        Check(legacy, "CA-30", f4),
-    ]
-    return Report(
-        apps=apps,
-        findings=findings,
-        input_errors=[],
-        fail_on=Severity.parse(fail_on),
-        rules=rules,
-        roots=[str(root)],
-        checks=checks,
-    )
+    return audit(options)
+
+
+def metadata_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*-meta.xml") if "/settings/" not in p.as_posix())
+
+
+def reformat(folder: Path) -> None:
+    """Reindent with tabs, reverse the order of every element's children, write CRLF."""
+    ET.register_namespace("", MD_NS)
+
+    def reverse(element: ET.Element) -> None:
+        children = list(element)
+        for child in children:
+            element.remove(child)
+            reverse(child)
+        for child in reversed(children):
+            element.append(child)
+
+    for path in metadata_files(folder):
+        tree = ET.parse(path)
+        reverse(tree.getroot())
+        for element in tree.iter():
+            element.tail = None
+            if len(element):
+                element.text = None
+        ET.indent(tree, space="\t")
+        text = '<?xml version="1.0" encoding="UTF-8"?>\n\n' + ET.tostring(tree.getroot(), encoding="unicode")
+        path.write_bytes(text.replace("\n", "\r\n").encode("utf-8"))

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from auditor import baseline
 from auditor.audit import AuditOptions, audit
+from tests.ci_support import reformat
 from tests.conftest import corpus_file, run_cli
 
 PROJECTS = ("Thomas-Raj-SF__salesforce_githubactions", "Transition-Trails__TT_Salesforce_Devops")
-MD_NS = "http://soap.sforce.com/2006/04/metadata"
 
 
 def copy_projects(target: Path) -> list[Path]:
@@ -22,34 +21,6 @@ def copy_projects(target: Path) -> list[Path]:
     for name in PROJECTS:
         copies.append(Path(shutil.copytree(corpus_file(name), target / name)))
     return copies
-
-
-def metadata_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*-meta.xml") if "/settings/" not in p.as_posix())
-
-
-def reformat(folder: Path) -> None:
-    """Reindent with tabs, reverse the order of every element's children, write CRLF."""
-    ET.register_namespace("", MD_NS)
-
-    def reverse(element: ET.Element) -> None:
-        children = list(element)
-        for child in children:
-            element.remove(child)
-            reverse(child)
-        for child in reversed(children):
-            element.append(child)
-
-    for path in metadata_files(folder):
-        tree = ET.parse(path)
-        reverse(tree.getroot())
-        for element in tree.iter():
-            element.tail = None
-            if len(element):
-                element.text = None
-        ET.indent(tree, space="\t")
-        text = '<?xml version="1.0" encoding="UTF-8"?>\n\n' + ET.tostring(tree.getroot(), encoding="unicode")
-        path.write_bytes(text.replace("\n", "\r\n").encode("utf-8"))
 
 
 def scan(paths: list[Path]):

@@ -1,44 +1,101 @@
+"""GitHub workflow-command annotations: GitHub's escaping, levels, files that exist."""
+
+from __future__ import annotations
+
 import re
+from pathlib import Path
 
-from auditor.formats import github
-from tests.ci_support import handmade_report
+import pytest
 
-
-def test_escaping_matches_the_actions_toolkit():
-    assert github.escape_data("100% done\r\nnext") == "100%25 done%0D%0Anext"
-    assert github.escape_property("a,b: 50%\n") == "a%2Cb%3A 50%25%0A"
-    assert github.escape_data("a,b: c") == "a,b: c"  # only properties escape , and :
-
-
-def test_command_shape():
-    line = github.command("error", "msg: x, y", file="a,b.xml", line=3, col=None, title="T: 1")
-    assert line == "::error file=a%2Cb.xml,line=3,title=T%3A 1::msg: x, y"
-
+from auditor.formats import render
+from auditor.formats.github import command, escape_data, escape_property
+from tests.ci_support import ODD_NAME, add_waiver, sample_copy, scan
 
 COMMAND = re.compile(r"^::(error|warning|notice)(?: ([^:]*))?::(.*)$")
 
 
-def parse(line):
+def unescape_property(text: str) -> str:
+    return text.replace("%2C", ",").replace("%3A", ":").replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
+
+
+def parse(line: str) -> tuple[str, dict[str, str], str]:
     match = COMMAND.match(line)
     assert match, line
     props = dict(p.split("=", 1) for p in match.group(2).split(",")) if match.group(2) else {}
-    return match.group(1), props, match.group(3)
+    return match.group(1), {k: unescape_property(v) for k, v in props.items()}, match.group(3)
 
 
-def test_annotations_for_findings(tmp_path, monkeypatch):
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
-    lines = github.render(handmade_report(tmp_path / "p")).splitlines()
+    return sample_copy(tmp_path / "project")
+
+
+@pytest.mark.parametrize(
+    ("raw", "data", "prop"),
+    [
+        ("100%", "100%25", "100%25"),
+        ("a\r\nb", "a%0D%0Ab", "a%0D%0Ab"),
+        ("one, two: three", "one, two: three", "one%2C two%3A three"),
+        ("%0A literal", "%250A literal", "%250A literal"),  # % first, so escapes are not double-read
+        ("::error::x", "::error::x", "%3A%3Aerror%3A%3Ax"),
+    ],
+)
+def test_escaping_matches_the_actions_toolkit(raw, data, prop):
+    assert escape_data(raw) == data
+    assert escape_property(raw) == prop
+
+
+def test_command_shape_skips_empty_properties():
+    line = command("error", "msg: x, y\nz", file="a,b.xml", line=3, col=None, title="T: 1")
+    assert line == "::error file=a%2Cb.xml,line=3,title=T%3A 1::msg: x, y%0Az"
+
+
+def test_one_annotation_per_finding_with_levels_and_real_files(project):
+    report = scan(Path("project"))
+    lines = render("github", report).splitlines()
     commands = [parse(line) for line in lines if line.startswith("::")]
-    assert len(commands) == 4
-    levels = {props["title"].split(" ")[0]: level for level, props, _ in commands}
-    assert levels == {"CA-01": "error", "CA-07": "warning", "CA-20": "notice", "CA-30": "notice"}
-    for _, props, message in commands:
+    assert len(commands) == len(report.findings) + len(report.input_errors) + len(report.messages)
+    annotations = [c for c in commands if "file" in c[1]]
+    assert len(annotations) == len(report.findings)
+    by_key = {}
+    for level, props, message in annotations:
         assert "\n" not in message and "\r" not in message
-        assert props["file"].startswith("p/force-app/main/default/connectedApps/")
-        assert int(props["line"]) >= 1
-    legacy = next(c for c in commands if c[1]["title"].startswith("CA-20"))
-    assert legacy[1]["file"].endswith("Legacy%2C App%3A 100%25.connectedApp-meta.xml")
-    assert legacy[2].startswith("Legacy, App: 100%25 has a cert:%0Aline two")
-    waived = next(c for c in commands if c[1]["title"].startswith("CA-30"))
-    assert "[waived]" in waived[1]["title"] and "Waived: vendor cannot rotate" in waived[2]
-    assert lines[-1].startswith("ca-audit: 3 app(s), 3 finding(s), 1 at or above high, 1 waived")
+        assert Path(props["file"]).is_file(), props["file"]
+        assert int(props["line"]) >= 1 and int(props["col"]) >= 1
+        rule_id = props["title"].split(" ", 1)[0]
+        by_key.setdefault((rule_id, props["file"]), []).append(level)
+    for finding in report.findings:
+        if finding.waived:
+            expected = "notice"
+        elif finding.severity >= report.fail_on:
+            expected = "error"
+        else:
+            expected = "warning" if str(finding.severity) == "medium" else "notice"
+        assert expected in by_key[(finding.rule_id, "project/" + finding.location.path)]
+    assert sum(level == "error" for level, _, _ in annotations) == len(report.failing_findings)
+    assert lines[-1].startswith(f"ca-audit: {len(report.apps)} app(s), {len(report.active_findings)} finding(s)")
+
+
+def test_odd_app_name_round_trips_through_escaping(project):
+    lines = render("github", scan(Path("project"))).splitlines()
+    raw = [line for line in lines if "Odd%2C Name%3A 100%25" in line]
+    assert raw, "the file property escapes , : and %"
+    _level, props, message = parse(raw[0])
+    assert props["file"].endswith(f"{ODD_NAME}.connectedApp-meta.xml")
+    assert message.startswith("Odd, Name: 100%25")  # data escapes % but keeps , and :
+
+
+def test_waived_and_messages(project):
+    first = scan(Path("project"))
+    target = next(f for f in first.failing_findings if f.app != ODD_NAME)
+    add_waiver(project, target.rule_id, target.app, reason="vendor fix due in Q3")
+    add_waiver(project, "CA-99", "Nobody", reason="stale")
+    report = scan(Path("project"))
+    text = render("github", report)
+    waived = [parse(line) for line in text.splitlines() if line.startswith("::") and "[waived]" in line]
+    assert any(
+        props["title"].startswith(target.rule_id) and "Waived: vendor fix due in Q3" in msg for _, props, msg in waived
+    )
+    assert all(level == "notice" for level, _, _ in waived)
+    assert "::notice title=ca-audit::waiver for CA-99 on Nobody matches no finding; remove it" in text

@@ -1,125 +1,178 @@
+"""SARIF on the real pipeline over a copy of sample_configs/: the official schema and GitHub's rules."""
+
+from __future__ import annotations
+
 import json
+import shutil
+from pathlib import Path
+from urllib.parse import unquote
 
-from auditor.formats import sarif
-from tests.ci_support import assert_valid_sarif, handmade_report
+import pytest
+
+from auditor.formats import render
+from auditor.model import InputError, Location
+from tests.ci_support import ODD_NAME, add_waiver, assert_valid_sarif, reformat, sample_copy, scan
+from tests.conftest import run_cli
+
+SECURITY_SEVERITY = {"critical": "9.5", "high": "7.5", "medium": "5.0", "low": "3.0", "info": "1.0"}
+LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 
 
-def render(report):
-    return json.loads(sarif.render(report))
+@pytest.fixture
+def project(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # the scan names "project", as a CI job names a repo folder
+    return sample_copy(tmp_path / "project")
 
 
-def test_sarif_validates_against_the_official_schema(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    document = render(handmade_report(tmp_path / "project"))
+def sarif(report) -> dict:
+    return json.loads(render("sarif", report))
+
+
+def test_validates_against_the_official_schema(project):
+    report = scan(Path("project"))
+    assert report.findings and not report.input_errors
+    document = sarif(report)
     assert_valid_sarif(document)
-    assert document["version"] == "2.1.0"
-    assert len(document["runs"]) == 1
+    assert document["version"] == "2.1.0" and len(document["runs"]) == 1
 
 
-def test_sarif_meets_github_requirements(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    report = handmade_report(tmp_path / "project")
-    run = render(report)["runs"][0]
-    driver = run["tool"]["driver"]
+def test_driver_lists_every_rule_that_fired(project):
+    report = scan(Path("project"))
+    driver = sarif(report)["runs"][0]["tool"]["driver"]
     assert driver["name"] == "ca-audit" and driver["version"]
     rules = driver["rules"]
-    assert {r["id"] for r in rules} == {f.rule_id for f in report.findings}
-    for rule in rules:
-        assert rule["shortDescription"]["text"] and rule["fullDescription"]["text"]
-        assert rule["help"]["text"] and rule["help"]["markdown"]
-        assert isinstance(rule["properties"]["security-severity"], str)
-        assert rule["properties"]["precision"] in {"very-high", "high", "medium", "low"}
-        assert rule["defaultConfiguration"]["level"] in {"error", "warning", "note"}
-    by_id = {r["id"]: r for r in rules}
-    assert by_id["CA-01"]["properties"]["security-severity"] == "7.5"
-    assert by_id["CA-30"]["properties"]["security-severity"] == "9.5"
-    assert by_id["CA-07"]["properties"]["security-severity"] == "5.0"
-    assert by_id["CA-20"]["properties"]["security-severity"] == "3.0"
-    assert by_id["CA-01"]["helpUri"].startswith("https://")
-    assert "RefreshToken" in by_id["CA-01"]["help"]["markdown"]
-    assert "bearer" in by_id["CA-01"]["properties"]["tags"]
+    assert [r["id"] for r in rules] == sorted({f.rule_id for f in report.findings})
+    for descriptor in rules:
+        rule = report.rules[descriptor["id"]]
+        severity = str(rule.severity)
+        assert descriptor["shortDescription"]["text"] == rule.title
+        assert descriptor["fullDescription"]["text"]
+        assert len(descriptor["fullDescription"]["text"]) <= 1024
+        assert descriptor["help"]["text"].startswith("Fix: ") and descriptor["help"]["markdown"]
+        assert " ".join(rule.fix.split())[:40] in " ".join(descriptor["help"]["markdown"].split())
+        assert descriptor["defaultConfiguration"]["level"] == LEVEL[severity]
+        properties = descriptor["properties"]
+        assert properties["security-severity"] == SECURITY_SEVERITY[severity]  # a string, not a number
+        assert properties["precision"] in {"very-high", "high", "medium", "low"}
+        assert set(rule.tags) <= set(properties["tags"])
+        http = [r for r in rule.references if r.startswith("http")]
+        assert descriptor.get("helpUri") == (http[0] if http else None)
 
+
+def test_results_have_relative_uris_and_one_based_regions_on_the_element(project):
+    report = scan(Path("project"))
+    run = sarif(report)["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
     assert len(run["results"]) == len(report.findings)
-    levels = {}
+    by_identity = {f.fingerprint: f for f in report.findings}
     for result in run["results"]:
-        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
-        assert result["message"]["text"]
-        assert len(result["locations"]) == 1
-        physical = result["locations"][0]["physicalLocation"]
-        uri = physical["artifactLocation"]["uri"]
-        assert not uri.startswith(("/", "file:")) and ".." not in uri
-        assert uri.startswith("project/force-app/main/default/connectedApps/")
-        region = physical["region"]
-        assert region["startLine"] >= 1 and region["startColumn"] >= 1
-        assert region["endLine"] >= region["startLine"]
-        assert region["endColumn"] > region["startColumn"] or region["endLine"] > region["startLine"]
-        assert result["partialFingerprints"]["primaryLocationLineHash"]
-        levels[result["ruleId"]] = result["level"]
-    assert levels == {"CA-01": "error", "CA-30": "error", "CA-07": "warning", "CA-20": "note"}
+        finding = by_identity[result["partialFingerprints"]["primaryLocationLineHash"]]
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"] == finding.rule_id
+        assert result["level"] == LEVEL[str(finding.severity)]
+        assert result["message"]["text"] == finding.message
+        (location,) = result["locations"]
+        uri = location["physicalLocation"]["artifactLocation"]["uri"]
+        assert not uri.startswith(("/", "file:")) and ".." not in uri.split("/")
+        # repository-relative: it resolves from the folder the scan ran in (the checkout)
+        path = Path(unquote(uri))
+        assert path.is_file(), uri
+        region = location["physicalLocation"]["region"]
+        assert region["startLine"] == finding.location.line >= 1
+        assert region["startColumn"] >= 1 and region["endLine"] >= region["startLine"]
+        assert region["endColumn"] > region["startColumn"]
+        line = path.read_text(encoding="utf-8").splitlines()[region["startLine"] - 1]
+        assert line[region["startColumn"] - 1] == "<", (uri, line)  # the element the rule points at
+        assert len(line.rstrip()) + 1 == region["endColumn"]
 
 
-def test_region_points_at_the_element_line(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    report = handmade_report(tmp_path / "project")
-    results = {r["ruleId"]: r for r in render(report)["runs"][0]["results"]}
-    region = results["CA-01"]["locations"][0]["physicalLocation"]["region"]
-    path = tmp_path / "project" / report.apps[0].path
-    line = path.read_text().splitlines()[region["startLine"] - 1]
-    assert line.strip() == "<scopes>Api</scopes>"
-    assert line[region["startColumn"] - 1 : region["endColumn"] - 1] == "<scopes>Api</scopes>"
-    # a finding without a line points at line 1 of the app's metadata file
-    no_line = results["CA-07"]["locations"][0]["physicalLocation"]
-    assert no_line["region"]["startLine"] == 1
-    assert no_line["artifactLocation"]["uri"].endswith("Integration_App.connectedApp-meta.xml")
+def test_odd_names_are_uri_encoded(project):
+    results = sarif(scan(Path("project")))["runs"][0]["results"]
+    odd = [r for r in results if r["properties"]["app"] == ODD_NAME]
+    assert odd
+    assert all(
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].endswith(
+            "Odd%2C%20Name%3A%20100%25.connectedApp-meta.xml"
+        )
+        for r in odd
+    )
 
 
-def test_waived_finding_is_an_external_suppression(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    results = {r["ruleId"]: r for r in render(handmade_report(tmp_path / "p"))["runs"][0]["results"]}
-    suppression = results["CA-30"]["suppressions"]
-    assert suppression[0]["kind"] == "external"
-    assert "vendor cannot rotate" in suppression[0]["justification"]
-    assert suppression[0]["properties"]["ticket"] == "SEC-42"
-    assert "suppressions" not in results["CA-01"]
+def test_waived_findings_are_external_suppressions(project):
+    first = scan(Path("project"))
+    target = next(f for f in first.active_findings if f.app != ODD_NAME)
+    add_waiver(
+        project, target.rule_id, target.app, reason="accepted risk", owner="sec", ticket="SEC-1", expires="2027-01-31"
+    )
+    report = scan(Path("project"))
+    document = sarif(report)
+    assert_valid_sarif(document)
+    suppressed = [r for r in document["runs"][0]["results"] if r.get("suppressions")]
+    assert len(suppressed) == sum(f.waived for f in report.findings)
+    mine = [r for r in suppressed if (r["ruleId"], r["properties"]["app"]) == (target.rule_id, target.app)]
+    assert len(mine) == 1
+    (suppression,) = mine[0]["suppressions"]
+    assert suppression["kind"] == "external"
+    assert suppression["justification"].startswith("accepted risk")
+    assert suppression["properties"] == {"owner": "sec", "ticket": "SEC-1", "expires": "2027-01-31"}
 
 
-def test_fingerprints_ignore_lines_and_paths(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    first = render(handmade_report(tmp_path / "a"))
-    report = handmade_report(tmp_path / "moved" / "b")
-    for finding in report.findings:
-        object.__setattr__(finding.location, "line", (finding.location.line or 0) + 5)
-    second = render(report)
+def test_fingerprints_survive_reformatting_and_moving(project, tmp_path):
+    before = sarif(scan(Path("project")))
+    reformat(project)
+    shutil.move(str(project), str(tmp_path / "moved"))
+    after = sarif(scan(Path("moved")))
 
-    def prints(doc):
-        return sorted(r["partialFingerprints"]["primaryLocationLineHash"] for r in doc["runs"][0]["results"])
+    def prints(document):
+        return sorted(
+            (r["ruleId"], r["partialFingerprints"]["primaryLocationLineHash"]) for r in document["runs"][0]["results"]
+        )
 
-    assert prints(first) == prints(second)
+    def lines(document):
+        return sorted(
+            r["locations"][0]["physicalLocation"]["region"]["startLine"] for r in document["runs"][0]["results"]
+        )
+
+    assert prints(before) == prints(after)
+    assert lines(before) != lines(after)
 
 
-def test_org_app_without_folder_keeps_sfdx_path_and_input_errors_are_notifications(tmp_path, monkeypatch):
-    from auditor.model import InputError
-
-    monkeypatch.chdir(tmp_path)
-    report = handmade_report(tmp_path / "p")
+def test_org_findings_without_a_file_or_line_still_upload(project):
+    report = scan(Path("project"))
     for app in report.apps:
-        app.root = "org:prod"  # not a folder: a live org
-    report.input_errors.append(InputError("force-app/x.connectedApp-meta.xml", 0, "bad XML"))
-    report.messages.append("waiver for CA-99 matched nothing")
-    document = render(report)
+        app.root = "org:production"  # a live org: no folder to resolve against
+    finding = report.findings[0]
+    finding.location = Location(finding.location.path)  # no line known
+    report.input_errors.append(
+        InputError("force-app/main/default/connectedApps/X.connectedApp-meta.xml", 0, "the org did not return this app")
+    )
+    document = sarif(report)
     assert_valid_sarif(document)
     run = document["runs"][0]
-    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]}
-    assert all(u.startswith("force-app/main/default/connectedApps/") for u in uris)
+    first = next(
+        r for r in run["results"] if r["partialFingerprints"]["primaryLocationLineHash"] == finding.fingerprint
+    )
+    physical = first["locations"][0]["physicalLocation"]
+    assert physical["artifactLocation"]["uri"].startswith("force-app/main/default/")
+    assert physical["region"]["startLine"] == 1 and physical["region"]["startColumn"] == 1
     invocation = run["invocations"][0]
     assert invocation["executionSuccessful"] is False
-    texts = [n["message"]["text"] for n in invocation["toolExecutionNotifications"]]
-    assert "bad XML" in texts and "waiver for CA-99 matched nothing" in texts
+    assert "the org did not return this app" in [n["message"]["text"] for n in invocation["toolExecutionNotifications"]]
 
 
-def test_empty_report_is_valid(tmp_path):
-    from auditor.model import Report
-
-    document = render(Report(apps=[], findings=[], input_errors=[]))
+def test_cli_format_sarif_on_the_sample(tmp_path):
+    done = run_cli("scan", "sample_configs", "--format", "sarif")
+    assert done.returncode in (0, 1), done.stderr
+    document = json.loads(done.stdout)
     assert_valid_sarif(document)
-    assert document["runs"][0]["results"] == []
+    assert all(
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith("sample_configs/")
+        for r in document["runs"][0]["results"]
+    )
+
+
+def test_clean_project_is_valid_and_empty(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty").mkdir()
+    document = sarif(scan(Path("empty")))
+    assert_valid_sarif(document)
+    assert document["runs"][0]["results"] == [] and document["runs"][0]["tool"]["driver"]["rules"] == []

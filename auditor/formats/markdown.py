@@ -139,6 +139,7 @@ def render(report: Report) -> str:
                 *body,
                 "",
                 "</details>",
+                "",
             ]
         else:
             out += [f"#### {title}", "", _code(path), "", *body, ""]
