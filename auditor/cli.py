@@ -146,6 +146,8 @@ def scan(
 def _changed_files(rev: str, paths: list[str]):
     from auditor.changed import ChangedError, changed_files
 
+    if not paths:
+        raise _usage_error("--changed-since compares metadata files in git; name the folders to scan")
     try:
         return set().union(*(changed_files(rev, path) for path in paths))
     except ChangedError as error:
