@@ -63,6 +63,7 @@ FIELDS: dict[str, str] = {
     "policy.refresh_token.days": "number",
     "policy.session_level": "string",
     "policy.incomplete": "boolean",
+    "policy.in_source": "boolean",  # false for an ECA whose OAuth policies file was not scanned
     "assignments.profiles": "array",
     "assignments.permission_sets": "array",
     "flows": "array",

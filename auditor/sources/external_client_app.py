@@ -114,7 +114,7 @@ def _map_global(app: App, part: tuple[str, Element] | None) -> None:
         for field_name, default in _GLOBAL_FLAGS.values():
             app.set(field_name, default)
         app.set("oauth.callback_urls", [])
-        app.set("oauth.has_certificate", False)
+        app.set("oauth.has_certificate", None)  # unknown, not absent: CA-04 must not guess
         app.set("oauth.consumer_key_in_source", False)
         app.set("oauth.consumer_secret_in_source", False)
         app.notes.append("no global OAuth settings file (.ecaGlblOauth): certificate and flow switches unknown")
@@ -150,6 +150,7 @@ def _map_policies(app: App, part: tuple[str, Element] | None) -> None:
         app.set("assignments.profiles", [])
         app.set("assignments.permission_sets", [])
         app.set("policy.incomplete", False)
+        app.set("policy.in_source", False)
         app.notes.append("no OAuth policies file (.ecaOauthPlcy): Permitted Users and policies unknown")
         return
     path, root = part
@@ -166,6 +167,7 @@ def _map_policies(app: App, part: tuple[str, Element] | None) -> None:
     for field_name, value in values.items():
         app.set(field_name, value, fields.loc(refresh or root))
     app.set("policy.incomplete", False)
+    app.set("policy.in_source", True, fields.loc(root))
     fields.text("policy.session_level", root.find("requiredSessionLevel"), fallback=root)
     fields.text("oauth.client_credentials.user", root.find("clientCredentialsFlowUser"), fallback=root)
     cc = root.find("isClientCredentialsFlowEnabled")

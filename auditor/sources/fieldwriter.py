@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import re
+
 from auditor.certificates import inspect_certificate
 from auditor.model import App, Location
 from auditor.sources.normalize import parse_bool
 from auditor.sources.xmldoc import Element
+
+
+_PLACEHOLDER = re.compile(
+    r"\s*(\{+[^{}]*\}+|\$\{[^}]*\}|<[^>]*>|%[A-Za-z_]+%|your[_ -].*|change[_ -]?me|placeholder.*|x{3,}|\*{3,})?\s*",
+    re.IGNORECASE,
+)
+
+
+def is_placeholder(text: str) -> bool:
+    """Empty, or a value a template engine or a human is meant to replace."""
+    return _PLACEHOLDER.fullmatch(text) is not None
 
 
 class FieldWriter:
@@ -34,11 +47,13 @@ class FieldWriter:
             self.flag(field_name, parent.find(element_name), default, parent)
 
     def secrets_present(self, parent: Element) -> None:
-        """Whether a consumer key / secret is committed; their values are never kept."""
+        """Whether a real consumer key / secret is committed; their values are never kept.
+        Template placeholders (`{SECRET}`, `${CLIENT_SECRET}`, `YOUR_…`) are not secrets."""
         for element_name, field_name in (("consumerKey", "oauth.consumer_key_in_source"),
                                          ("consumerSecret", "oauth.consumer_secret_in_source")):
             element = parent.find(element_name)
-            self.app.set(field_name, bool(element is not None and element.text.strip()), self.loc(element or parent))
+            committed = element is not None and not is_placeholder(element.text)
+            self.app.set(field_name, committed, self.loc(element or parent))
 
     def list_of(self, field_name: str, elements: list[Element], fallback: Element) -> None:
         # An empty <profileName/> is how a deploy clears all assignments (S3): not a name.

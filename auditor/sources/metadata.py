@@ -119,6 +119,7 @@ def _map_policies(fields: FieldWriter, root: Element) -> None:
     for name, value in refresh_fields.items():
         app.set(name, value, location)
     app.set("policy.incomplete", policy is not None and (ip is None or refresh is None), fields.loc(policy))
+    app.set("policy.in_source", True)  # a connected app's policies live in its one file
     exchange = policy.find("isTokenExchangeFlowEnabled") if policy else None
     if parse_bool(exchange.text if exchange else None, False):
         app.set("oauth.token_exchange", True, fields.loc(exchange))
