@@ -1,0 +1,148 @@
+"""The adoption kit works as documented: the composite action's scripts and the pre-commit hooks."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from auditor.sources.files import METADATA_SUFFIXES
+from tests.ci_support import assert_valid_sarif, sample_copy
+from tests.conftest import REPO
+
+ACTION = yaml.safe_load((REPO / "action.yml").read_text(encoding="utf-8"))
+HOOKS = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+
+
+def step(step_id_or_name: str) -> dict:
+    return next(s for s in ACTION["runs"]["steps"] if step_id_or_name in (s.get("id"), s.get("name")))
+
+
+def run_step(name: str, inputs: dict[str, str], tmp_path: Path, cwd: Path, extra_env: dict | None = None):
+    """Run one `run:` step with bash the way the runner does: inputs reach it through `env:`."""
+    spec = step(name)
+    values = {k: str(v.get("default", "")) for k, v in ACTION["inputs"].items()} | inputs
+    env = dict(os.environ, NO_COLOR="1")
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env["PATH"]  # the installed ca-audit
+    for key, expression in spec.get("env", {}).items():
+        match = re.fullmatch(r"\$\{\{ inputs\.([\w-]+) \}\}", str(expression))
+        env[key] = values[match.group(1)] if match else (extra_env or {}).get(key, "")
+    env.update(extra_env or {})
+    runner = tmp_path / "runner"
+    runner.mkdir(exist_ok=True)
+    env |= {
+        "GITHUB_OUTPUT": str(runner / "output"),
+        "GITHUB_STEP_SUMMARY": str(runner / "summary"),
+        "RUNNER_TEMP": str(runner),
+    }
+    script = runner / "step.sh"
+    script.write_text(spec["run"], encoding="utf-8")
+    return subprocess.run(["bash", "-e", str(script)], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def outputs(tmp_path: Path) -> dict[str, str]:
+    text = (tmp_path / "runner" / "output").read_text(encoding="utf-8")
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+@pytest.fixture
+def checkout(tmp_path) -> Path:
+    workspace = tmp_path / "workspace"
+    sample_copy(workspace / "sample", odd_app=False)
+    return workspace
+
+
+def test_action_inputs_are_used_by_the_scan_step():
+    scan_env = step("scan")["env"]
+    used = {m.group(1) for v in scan_env.values() for m in [re.search(r"inputs\.([\w-]+)", str(v))] if m}
+    assert used == set(ACTION["inputs"]) - {"upload-sarif", "category", "python-version"}
+    assert "${{" not in step("scan")["run"]  # no input is pasted into the script (injection)
+
+
+def test_action_scan_step_writes_sarif_summary_annotations_and_exit_code(checkout, tmp_path):
+    done = run_step("scan", {"paths": "sample"}, tmp_path, checkout)
+    assert done.returncode == 0, done.stderr  # the step records the code; the Gate step fails the job
+    assert outputs(tmp_path)["exit-code"] == "1"
+    assert_valid_sarif(json.loads((checkout / "ca-audit.sarif").read_text(encoding="utf-8")))
+    assert "| Severity | Findings |" in (tmp_path / "runner" / "summary").read_text(encoding="utf-8")
+    assert re.search(r"^::error file=sample/force-app/", done.stdout, re.M)
+
+
+def test_action_baseline_and_extra_args(checkout, tmp_path):
+    subprocess.run(
+        [
+            shutil.which("ca-audit", path=str(Path(sys.executable).parent)) or "ca-audit",
+            "scan",
+            "sample",
+            "--write-baseline",
+            "base.json",
+        ],
+        cwd=checkout,
+        capture_output=True,
+        check=False,
+    )
+    done = run_step(
+        "scan",
+        {"paths": "sample", "baseline": "base.json", "extra-args": "--fail-on low", "job-summary": "false"},
+        tmp_path,
+        checkout,
+    )
+    assert done.returncode == 0, done.stderr
+    assert outputs(tmp_path)["exit-code"] == "0"
+    assert not (tmp_path / "runner" / "summary").exists()
+
+
+def test_action_bad_input_is_exit_code_2(checkout, tmp_path):
+    done = run_step("scan", {"paths": "sample", "fail-on": "severe"}, tmp_path, checkout)
+    assert outputs(tmp_path)["exit-code"] == "2"
+    assert "--fail-on takes one of" in done.stderr
+
+
+@pytest.mark.parametrize(("code", "expected"), [("0", 0), ("1", 1), ("2", 2), ("", 2)])
+def test_action_gate_step(tmp_path, code, expected):
+    done = run_step("Gate", {}, tmp_path, tmp_path, extra_env={"CODE": code})
+    assert done.returncode == expected
+
+
+def test_hook_files_pattern_matches_every_metadata_suffix():
+    for hook in HOOKS:
+        pattern = re.compile(hook["files"])
+        for suffix in METADATA_SUFFIXES:
+            name = f"force-app/main/default/x/My_App{suffix}"
+            assert pattern.search(name) and pattern.search(name.upper()), (hook["id"], suffix)
+        assert pattern.search(".ca-audit.yaml")
+        assert not pattern.search("force-app/main/default/classes/Foo.cls-meta.xml")
+        assert hook["language"] == "python" and hook["pass_filenames"] is False
+
+
+def test_hook_runs_on_what_is_being_committed(tmp_path):
+    """What pre-commit runs: `entry` + `args`, in the repository, with the commit's changes staged."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = sample_copy(tmp_path / "repo", odd_app=False)
+    git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-qm", "init"], cwd=repo, check=True)
+    hook = next(h for h in HOOKS if h["id"] == "ca-audit")
+    command = shlex.split(hook["entry"]) + hook["args"]
+    command[0] = str(Path(sys.executable).parent / command[0])
+
+    clean = subprocess.run(command, cwd=repo, capture_output=True, text=True, env=dict(os.environ, NO_COLOR="1"))
+    assert clean.returncode == 0 and "0 apps audited" in clean.stdout
+
+    app_file = next((repo / "force-app/main/default/connectedApps").glob("Integration_App*"))
+    text = app_file.read_text(encoding="utf-8")
+    app_file.write_text(text.replace("<scopes>RefreshToken</scopes>", ""), encoding="utf-8")
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    changed = subprocess.run(command, cwd=repo, capture_output=True, text=True, env=dict(os.environ, NO_COLOR="1"))
+    assert "1 app audited" in changed.stdout, changed.stdout + changed.stderr
+    assert "Integration_App" in changed.stdout
