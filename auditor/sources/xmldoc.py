@@ -54,7 +54,6 @@ def parse(data: bytes) -> Element:
     parser = expat.ParserCreate()
     parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
     stack: list[Element] = []
-    texts: list[list[str]] = []
     root: list[Element] = []
 
     def refuse_doctype(*_args: object) -> None:
@@ -72,15 +71,14 @@ def parse(data: bytes) -> Element:
         else:
             root.append(element)
         stack.append(element)
-        texts.append([])
 
     def end(_name: str) -> None:
-        element = stack.pop()
-        element.text = "".join(texts.pop())
+        stack.pop()
 
     def characters(text: str) -> None:
-        if texts:
-            texts[-1].append(text)
+        # buffer_text delivers an element's text in one piece, so concatenation is rare.
+        if stack:
+            stack[-1].text += text
 
     parser.StartDoctypeDeclHandler = refuse_doctype
     parser.EntityDeclHandler = refuse_entity
