@@ -24,9 +24,27 @@ class CertificateFacts:
     key_type: str | None = None
     signature_hash: str | None = None
 
+    @property
+    def problems(self) -> list[str]:
+        """What is wrong, in words an admin reads in a finding (CA-05)."""
+        if not self.parseable:
+            return ["not a readable X.509 certificate (PEM or base64 DER expected)"]
+        found = []
+        days = self.expires_in_days
+        if days is not None and days < 0:
+            found.append(f"expired {-days} day{'s' if days != -1 else ''} ago")
+        elif days is not None and days < 30:
+            found.append(f"expires in {days} day{'s' if days != 1 else ''}")
+        if self.key_type == "RSA" and self.key_bits is not None and self.key_bits < 2048:
+            found.append(f"{self.key_bits}-bit RSA key (2048 or more expected)")
+        if self.signature_hash == "sha1":
+            found.append("SHA-1 signature")
+        return found
+
     def as_fields(self) -> dict[str, object]:
         prefix = "oauth.certificate."
         return {
+            prefix + "problems": self.problems,
             prefix + "parseable": self.parseable,
             prefix + "expires_in_days": self.expires_in_days,
             prefix + "key_bits": self.key_bits,

@@ -46,6 +46,7 @@ FIELDS: dict[str, str] = {
     "oauth.certificate.key_bits": "integer",
     "oauth.certificate.key_type": "string",
     "oauth.certificate.signature_hash": "string",
+    "oauth.certificate.problems": "array",  # readable summary of what CA-05 checks
     "oauth.consumer_key_in_source": "boolean",
     "oauth.consumer_secret_in_source": "boolean",
     "oauth.pkce_required": "boolean",

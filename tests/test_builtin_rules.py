@@ -13,6 +13,7 @@ from auditor.model import FIELDS, FLOW_NAMES
 from tests.conftest import REPO, SAMPLE, run_json
 
 RULES_DIR = REPO / "rules"
+# The rules that run on metadata alone; the org rules (issue 3) are tested with the fake org.
 BUILTIN_IDS = [
     "CA-01", "CA-02", "CA-03", "CA-04", "CA-05", "CA-06", "CA-07", "CA-08", "CA-09", "CA-14", "CA-15",
     "CA-16", "CA-17", "CA-18", "CA-19", "CA-20", "CA-21", "CA-23", "CA-26", "CA-27", "CA-31",
@@ -57,8 +58,8 @@ def _active_by_app(report: dict) -> dict[str, list[dict]]:
     return by_app
 
 
-def test_the_pack_holds_exactly_the_builtin_rules(builtin_rules):
-    assert sorted(builtin_rules) == BUILTIN_IDS
+def test_the_pack_holds_every_metadata_rule(builtin_rules):
+    assert set(BUILTIN_IDS) <= set(builtin_rules)
     for rule_id, rule in builtin_rules.items():
         assert rule.source_path.endswith(f"{rule_id}.yaml")
 

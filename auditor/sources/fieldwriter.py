@@ -70,6 +70,7 @@ class FieldWriter:
 
 
 _CERT_FIELDS = (
+    "oauth.certificate.problems",
     "oauth.certificate.parseable",
     "oauth.certificate.expires_in_days",
     "oauth.certificate.key_bits",
