@@ -158,6 +158,8 @@ def _ci_steps(report: Report, rev: str | None, changed, baseline: Path | None, w
     """Changed-only filtering, then baselines: write the current findings, report only new ones."""
     from auditor import baseline as baselines
 
+    if rev is not None and write_to is not None:
+        raise _usage_error("--write-baseline records every finding; run it without --changed-since")
     if rev is not None:
         from auditor.changed import restrict
 

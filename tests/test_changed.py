@@ -131,3 +131,9 @@ def test_baseline_in_changed_mode_prunes_only_audited_apps(repo):
     assert code == 0 and result["findings"] == []
     gone = [m for m in result["messages"] if "no longer occur" in m]
     assert len(gone) == 1 and "CA-16 AzureConnectedApp" in gone[0] and "1 entry" in gone[0]
+
+
+def test_write_baseline_needs_a_full_run(repo):
+    done = run_cli("scan", "ca-project", "--changed-since", "main", "--write-baseline", "base.json", cwd=repo)
+    assert done.returncode == 2 and "without --changed-since" in done.stderr
+    assert not (repo / "base.json").exists()
