@@ -176,3 +176,14 @@ def test_clean_project_is_valid_and_empty(tmp_path, monkeypatch):
     document = sarif(scan(Path("empty")))
     assert_valid_sarif(document)
     assert document["runs"][0]["results"] == [] and document["runs"][0]["tool"]["driver"]["rules"] == []
+
+
+def test_root_outside_the_working_folder_gives_file_uris(tmp_path, monkeypatch):
+    project = sample_copy(tmp_path / "elsewhere" / "project", odd_app=False)
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    document = sarif(scan(project))
+    assert_valid_sarif(document)
+    for result in document["runs"][0]["results"]:
+        uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert uri.startswith("file:///") and Path(unquote(uri[len("file://"):])).is_file()

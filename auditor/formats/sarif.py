@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -42,6 +43,10 @@ def _clip(text: str, limit: int = MAX_DESCRIPTION) -> str:
 
 
 def _uri(path: str) -> str:
+    """Relative paths stay relative references; a root outside the working folder is a file URI
+    (GitHub relativizes those against the checkout)."""
+    if os.path.isabs(path):
+        return Path(path).resolve().as_uri()
     return quote(path, safe="/")
 
 
