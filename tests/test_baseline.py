@@ -117,3 +117,28 @@ def test_waived_findings_are_not_recorded(tmp_path):
     assert [(f.rule_id, f.app) for f in waived] == [("CA-18", "AzureConnectedApp")]
     data = baseline.build(report)
     assert ("CA-18", "AzureConnectedApp") not in {(e["rule_id"], e["app"]) for e in data["findings"]}
+
+
+def test_formats_after_a_baseline(tmp_path, monkeypatch):
+    import xml.etree.ElementTree as ET
+
+    from auditor.formats import render
+
+    monkeypatch.chdir(tmp_path)
+    projects = copy_projects(tmp_path)
+    baseline_file = tmp_path / "base.json"
+    baseline.write(scan(projects), baseline_file)
+    report = scan(projects)
+    outcome = baseline.apply(report, baseline.load(baseline_file))
+    junit = ET.fromstring(render("junit", report))
+    skipped = [c for c in junit.iter("testcase") if c.find("skipped") is not None]
+    assert len(skipped) == len(outcome.known)
+    assert all("in the baseline" in c.find("skipped").get("message") for c in skipped)
+    assert junit.get("failures") == "0"
+    sarif = json.loads(render("sarif", report))
+    assert sarif["runs"][0]["results"] == []
+    assert any(
+        "known finding(s) not shown" in n["message"]["text"]
+        for n in sarif["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    )
+    assert "known finding(s) not shown" in render("markdown", report)
