@@ -12,7 +12,7 @@ import pytest
 from auditor.orgauth import from_access_token
 from auditor.sources.org import OrgReadError, PullSettings, make_session, pull
 from auditor.sources.snapshot import apps_from_snapshot, dumps
-from tests.fakeorg.fixtures import fake_org, trust  # noqa: F401 - pytest fixtures
+from tests.fakeorg.fixtures import fake_org_fixture, trust  # noqa: F401 - the fake_org fixture
 from tests.fakeorg.sample import INTEGRATION_USERS, many_apps_org
 from tests.fakeorg.server import INVALID_SESSION, REQUEST_LIMIT, SERVER_UNAVAILABLE, UNKNOWN_EXCEPTION, FakeSalesforce
 
@@ -35,16 +35,18 @@ def test_pull_reads_metadata_soql_and_users(fake_org):
     assert snap["provenance"]["org_id"] == fake_org.data.org_id
     assert snap["provenance"]["api_version"] == "66.0"
     connected = snap["metadata"]["ConnectedApp"]
-    assert sorted(connected["records"]) == ["CC_Service", "Dormant_Dashboard", "Integration_JWT",
-                                            "Legacy_Self_Auth", "Reporting_JWT", "psync__Partner_Sync"]
+    assert sorted(connected["records"]) == ["Finance_Batch_Loader", "Integration_App", "Legacy_Reporting",
+                                            "Mobile_Field_App", "MuleSoft_Sync", "SAML_Bearer_Integration",
+                                            "psync__Partner_Sync"]
     assert connected["records"]["psync__Partner_Sync"] is None  # installed app: readMetadata gives nil
-    assert connected["records"]["Integration_JWT"].startswith('<?xml version="1.0" encoding="UTF-8"?>\n<ConnectedApp')
-    assert set(snap["metadata"]["ExtlClntAppOauthConfigurablePolicies"]["records"]) == {"Acme_ECA_oauthPlcy"}
-    # Paged through nextRecordsUrl (page size 2): 6 ConnectedApplication rows arrive whole.
-    assert len(snap["soql"]["ConnectedApplication"]) == 6
+    assert connected["records"]["Integration_App"].startswith('<?xml version="1.0" encoding="UTF-8"?>\n<ConnectedApp')
+    assert sorted(snap["metadata"]["ExtlClntAppOauthConfigurablePolicies"]["records"]) == [
+        "ERP_Connector_oauthPlcy", "Heroku_Event_Relay_oauthPlcy", "Order_Sync_Service_oauthPlcy"]
+    # Paged through nextRecordsUrl (page size 2): 7 ConnectedApplication rows arrive whole.
+    assert len(snap["soql"]["ConnectedApplication"]) == 7
     assert any("/query/01g5e" in r.path for r in fake_org.requests)
-    # The run-as user of CC_Service is read along with the declared integration users.
-    assert "ccuser@acme.example" in snap["integration_users_read"]
+    # The run-as user set in the org is read along with the declared integration users.
+    assert "mulesoft.integration@northwind.example.com" in snap["integration_users_read"]
     assert {u["Username"] for u in snap["soql"]["User"]} >= set(INTEGRATION_USERS)
     # Every call pinned to the API version.
     assert all("/v66.0/" in r.path or "/Soap/m/66.0" in r.path for r in fake_org.requests)
@@ -99,7 +101,7 @@ def test_transient_errors_are_retried(fake_org):
     snap = pull_fake(fake_org)
     assert snap["errors"] == []
     assert len(snap["soql"]["OauthToken"]) > 0
-    assert len(snap["metadata"]["ConnectedApp"]["records"]) == 6
+    assert len(snap["metadata"]["ConnectedApp"]["records"]) == 7
 
 
 def test_persistent_failure_is_named_not_lost(fake_org):
@@ -109,7 +111,7 @@ def test_persistent_failure_is_named_not_lost(fake_org):
     assert len(tries) == 3  # bounded
     assert [e["what"] for e in snap["errors"]] == ["SOQL OauthToken"]
     assert "UNKNOWN_EXCEPTION" in snap["errors"][0]["message"]
-    assert len(snap["metadata"]["ConnectedApp"]["records"]) == 6  # everything else still read
+    assert len(snap["metadata"]["ConnectedApp"]["records"]) == 7  # everything else still read
     result = apps_from_snapshot(snap, origin="fake")
     assert any("not read from the org: SOQL OauthToken" in e.message for e in result.errors)
 
@@ -127,11 +129,11 @@ def test_truncated_page_is_read_again(fake_org):
     fake_org.truncate("GET", QUERY + r"/01g5e", times=1)
     snap = pull_fake(fake_org)
     assert snap["errors"] == []
-    assert len(snap["soql"]["ConnectedApplication"]) == 6
+    assert len(snap["soql"]["ConnectedApplication"]) == 7
 
 
 def test_page_without_next_url_is_an_error(fake_org):
-    body = {"totalSize": 6, "done": False, "records": []}
+    body = {"totalSize": 7, "done": False, "records": []}
     fake_org.inject("GET", QUERY + r"/\?q=SELECT\+Id%2C\+Name%2C\+CreatedDate", 200, body)
     snap = pull_fake(fake_org)
     assert snap["errors"][0]["what"] == "SOQL ConnectedApplication"
@@ -146,12 +148,12 @@ def test_short_result_is_an_error(fake_org):
 
 
 def test_one_unreadable_app_does_not_lose_the_batch(fake_org):
-    fake_org.data.poison.add(("ConnectedApp", "Reporting_JWT"))
+    fake_org.data.poison.add(("ConnectedApp", "Mobile_Field_App"))
     snap = pull_fake(fake_org)
     records = snap["metadata"]["ConnectedApp"]["records"]
-    assert "Reporting_JWT" not in records
-    assert len(records) == 5 and records["Integration_JWT"]
-    assert snap["errors"] == [{"what": "readMetadata ConnectedApp Reporting_JWT",
+    assert "Mobile_Field_App" not in records
+    assert len(records) == 6 and records["Integration_App"] and records["MuleSoft_Sync"]
+    assert snap["errors"] == [{"what": "readMetadata ConnectedApp Mobile_Field_App",
                                "message": "Metadata API fault UNKNOWN_EXCEPTION: UNKNOWN_EXCEPTION: An unexpected "
                                "error occurred. Please include this ErrorId if you contact support: "
                                "2093713466-46710 (1797926329)"}]

@@ -50,6 +50,7 @@ SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 READ_BATCH = 10  # readMetadata's limit per call
+APP_TYPES = ("ConnectedApp", "ExternalClientApplication")  # what progress counts as apps
 LIST_GROUPS = (METADATA_TYPES[:3], METADATA_TYPES[3:])  # listMetadata takes up to 3 queries
 SECRET_ELEMENTS = ("consumerSecret", "consumerKey")  # never kept in a snapshot
 TRANSIENT_CODES = ("REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE")
@@ -178,7 +179,8 @@ class _Puller:
                 for type_name, props in (future.result() or {}).items():
                     listed[type_name] = props
                     names = sorted(p["fullName"] for p in props)
-                    self.read_total += len(names)
+                    if type_name in APP_TYPES:
+                        self.read_total += len(names)
                     for start in range(0, len(names), self.settings.batch_size):
                         batch = names[start : start + self.settings.batch_size]
                         read_futures.append(pool.submit(self._guard, f"readMetadata {type_name}",
@@ -362,11 +364,12 @@ class _Puller:
                 except (SoapFault, _Transient, requests.RequestException, ValueError) as error:
                     with self.lock:
                         self.errors.append({"what": f"readMetadata {type_name} {name}", "message": _describe(error)})
-        with self.lock:
-            self.read_done += len(names)
-            if self.progress:
-                sys.stderr.write(f"\rca-audit: read {self.read_done}/{self.read_total} metadata records")
-                sys.stderr.flush()
+        if type_name in APP_TYPES:
+            with self.lock:
+                self.read_done += len(names)
+                if self.progress:
+                    sys.stderr.write(f"\rca-audit: read {self.read_done}/{self.read_total} apps")
+                    sys.stderr.flush()
         return found
 
     def _read(self, type_name: str, names: list[str]) -> list[tuple[str, str, str | None]]:

@@ -374,9 +374,9 @@ class _OrgIndex:
             holder.get(p) for holder in [profile, *sets] for p in PRIVILEGED_PERMISSIONS)
         return {"found": True, "active": bool(user.get("IsActive")), "api_only": api_only, "privileged": privileged}
 
-    def _covered(self, app: App, username: str) -> bool:
+    def _covered(self, app: App, username: str, *, must_be_active: bool = True) -> bool:
         flags = self._user_flags(username)
-        if not flags["found"] or not flags["active"]:
+        if not flags["found"] or (must_be_active and not flags["active"]):
             return False
         grants = self.grant_ids.get(id(app), set())
         return bool(grants & self._holds(username))
@@ -403,7 +403,8 @@ class _OrgIndex:
             app.set("org.run_as.found", f["found"])
             app.set("org.run_as.active", f["active"])
             app.set("org.run_as.api_only", f["api_only"])
-            app.set("org.run_as.covered", self._covered(app, run_as))
+            # Inactivity is CA-10's finding; coverage here is about the grants alone (CA-12).
+            app.set("org.run_as.covered", self._covered(app, run_as, must_be_active=False))
         else:
             for name in ("found", "active", "api_only", "covered"):
                 app.set(f"org.run_as.{name}", None)
@@ -421,8 +422,11 @@ def compare(repo_apps: list[App], org_apps: list[App]) -> None:
         if other is not None and other.get("org.metadata_read"):
             for name in COMPARED_FIELDS:
                 mine, theirs = app.get(name), _org_value(other, name)
+                if name == "policy.refresh_token.days" and differences and differences[-1].startswith(
+                        "policy.refresh_token.kind"):
+                    continue  # a different kind of policy already says it
                 if _normal(name, mine) != _normal(name, theirs):
-                    differences.append(f"{name}: repository {_show(mine)}, org {_show(theirs)}")
+                    differences.append(f"{name} (repository: {_show(mine)}; org: {_show(theirs)})")
         app.set("org.differences", differences)
 
 

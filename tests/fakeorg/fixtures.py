@@ -1,7 +1,8 @@
 """pytest fixtures for org tests: a running fake org trusted through REQUESTS_CA_BUNDLE, a
 stand-in `sf` executable on PATH, and an in-process CLI runner.
 
-Import them explicitly in a test module: ``from tests.fakeorg.fixtures import fake_org, sf_cli``.
+Import them explicitly in a test module: ``from tests.fakeorg.fixtures import fake_org_fixture``; the
+fixture is then requested as ``fake_org`` (likewise ``project``, ``sf_cli``).
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from .sample import SAMPLE_CONFIG, sample_org
 from .server import FakeSalesforce
 
 
-@pytest.fixture
-def fake_org(monkeypatch):
+@pytest.fixture(name="fake_org")
+def fake_org_fixture(monkeypatch):
     """The sample org on https://127.0.0.1:PORT, with short timeouts and backoff for fast fault tests."""
     fake = FakeSalesforce(sample_org(), page_size=2).start()
     trust(monkeypatch, fake)
@@ -37,8 +38,8 @@ def trust(monkeypatch, fake: FakeSalesforce) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture
-def project(tmp_path) -> Path:
+@pytest.fixture(name="project")
+def project_fixture(tmp_path) -> Path:
     """A folder with the sample org's .ca-audit.yaml (declared flows and integration users)."""
     folder = tmp_path / "project"
     folder.mkdir()
@@ -93,8 +94,8 @@ class StandInSf:
         return [json.loads(line) for line in self.log_path.read_text().splitlines()]
 
 
-@pytest.fixture
-def sf_cli(tmp_path, monkeypatch) -> StandInSf:
+@pytest.fixture(name="sf_cli")
+def sf_cli_fixture(tmp_path, monkeypatch) -> StandInSf:
     """A stand-in `sf` first on PATH that answers `org display` / `org auth show-access-token` like
     plugin-org ≥ 5.11 (token redacted in display)."""
     folder = tmp_path / "sf-bin"
