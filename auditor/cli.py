@@ -330,6 +330,70 @@ def rules_docs(
 app.command("pull")(orgcli.pull)
 
 
+# --- preflight and explain (thin: the logic is in auditor/preflight.py and auditor/explain.py) ------
+
+
+@app.command()
+def preflight(
+    app_name: Annotated[str, typer.Argument(metavar="APP", help="The app's API name (or label).")],
+    flow: Annotated[str, typer.Option(help="jwt-bearer, saml2-bearer, client-credentials or username-password.")],
+    sources: Annotated[list[str] | None, typer.Argument(
+        metavar="[PATH... | SNAPSHOT]", help="Metadata files or folders, or an org snapshot (default: .)")] = None,
+    user: Annotated[str | None, typer.Option(help="The username the token is for (JWT sub, SAML subject).")] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    config: Annotated[Path | None, typer.Option(help="Config file (default: .ca-audit.yaml found upward).")] = None,
+    target_org: orgcli.TargetOrg = None,
+    api_version: orgcli.ApiVersion = orgcli.DEFAULT_API_VERSION,
+) -> None:
+    """Say before the call whether a token request for APP with FLOW will work; exit 0 ready, 1 will fail,
+    2 unknown or bad input."""
+    from auditor.preflight import PREFLIGHT_FLOWS, render_text
+    from auditor.preflight import preflight as run_preflight
+
+    if flow not in PREFLIGHT_FLOWS:
+        raise _usage_error(f"--flow takes one of {', '.join(PREFLIGHT_FLOWS)}, not {flow!r}")
+    if output_format not in ("text", "json"):
+        raise _usage_error(f"--format takes text or json, not {output_format!r}")
+    org = orgcli.org_target(target_org, None, None, None, None, None, api_version=api_version)
+    result = run_preflight(app_name, flow, sources or ([] if org else ["."]), org=org, user=user,
+                           config_path=config)
+    _print_result(result, output_format, render_text)
+
+
+@app.command()
+def explain(
+    error: Annotated[str, typer.Argument(help="The error: a JSON body, 'error: description', or the description.")],
+    app_name: Annotated[str | None, typer.Option("--app", help="Check each cause against this app.")] = None,
+    sources: Annotated[list[str] | None, typer.Argument(
+        metavar="[PATH... | SNAPSHOT]", help="With --app: metadata files or folders, or an org snapshot.")] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
+    config: Annotated[Path | None, typer.Option(help="Config file (default: .ca-audit.yaml found upward).")] = None,
+    target_org: orgcli.TargetOrg = None,
+    api_version: orgcli.ApiVersion = orgcli.DEFAULT_API_VERSION,
+) -> None:
+    """Explain an OAuth token error: known causes (most certain first), the rules that detect them, fixes."""
+    from auditor.explain import explain as run_explain
+    from auditor.explain import render_text
+
+    if output_format not in ("text", "json"):
+        raise _usage_error(f"--format takes text or json, not {output_format!r}")
+    if (sources or target_org) and not app_name:
+        raise _usage_error("a source (PATH, SNAPSHOT or --target-org) is only used with --app APP")
+    org = orgcli.org_target(target_org, None, None, None, None, None, api_version=api_version)
+    result = run_explain(error, app_name, sources or ([] if org else ["."]), org=org, config_path=config)
+    _print_result(result, output_format, render_text)
+
+
+def _print_result(result, output_format: str, render_text) -> None:
+    if output_format == "json":
+        import json
+
+        sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(render_text(result))
+    raise typer.Exit(result.exit_code())
+
+
 def main() -> None:
     app()
 
