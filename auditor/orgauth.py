@@ -174,8 +174,11 @@ def jwt_assertion(client_id: str, username: str, audience: str, key_pem: bytes, 
 
 
 def from_jwt(session, *, client_id: str, key_file: str, username: str, login_url: str = DEFAULT_LOGIN_URL,
-             timeout: float = 30.0) -> OrgCredentials:
+             timeout: float | None = None) -> OrgCredentials:
     import requests
+
+    if timeout is None:
+        timeout = float(os.environ.get("CA_AUDIT_HTTP_TIMEOUT", "60"))
 
     try:
         with open(key_file, "rb") as handle:
@@ -190,6 +193,8 @@ def from_jwt(session, *, client_id: str, key_file: str, username: str, login_url
             data={"grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": assertion},
             timeout=timeout,
         )
+    except requests.Timeout:
+        raise AuthError(f"JWT bearer token request to {token_url} timed out after {timeout:g} s") from None
     except requests.RequestException as error:
         raise AuthError(f"JWT bearer token request to {token_url} failed: {type(error).__name__}") from None
     try:

@@ -190,6 +190,30 @@ def test_jwt_bearer_errors_are_explained(fake_org, project, tmp_path, username, 
     assert expected in report["input_errors"][0]["message"]
 
 
+def test_jwt_signature_must_match_the_certificate(fake_org, project, tmp_path):
+    fake_org.data.jwt.certificate_pem = _certificate(_key_file(tmp_path / "a"))
+    other_key = _key_file(tmp_path / "b")
+    code, report, _ = scan_json("--client-id", fake_org.data.jwt.consumer_key, "--jwt-key-file", str(other_key),
+                                "--username", "order.integration@northwind.example.com", "--login-url", fake_org.url,
+                                cwd=project)
+    assert code == 2
+    assert "invalid_grant: invalid assertion\n  likely cause: the signature did not verify" in \
+        report["input_errors"][0]["message"]
+    code, report, _ = scan_json("--client-id", fake_org.data.jwt.consumer_key, "--jwt-key-file",
+                                str(tmp_path / "a" / "server.key"), "--username",
+                                "order.integration@northwind.example.com", "--login-url", fake_org.url, cwd=project)
+    assert code == 1 and report["input_errors"] == []
+
+
+def test_jwt_token_request_timeout(fake_org, project, tmp_path, monkeypatch):
+    monkeypatch.setenv("CA_AUDIT_HTTP_TIMEOUT", "0.3")
+    fake_org.delay("POST", r"/services/oauth2/token", 1.0)
+    code, report, _ = scan_json("--client-id", fake_org.data.jwt.consumer_key, "--jwt-key-file",
+                                str(_key_file(tmp_path)), "--username", "order.integration@northwind.example.com",
+                                "--login-url", fake_org.url, cwd=project)
+    assert code == 2 and "timed out after 0.3 s" in report["input_errors"][0]["message"]
+
+
 def test_unread_part_exits_2_and_names_it(fake_org, project):
     fake_org.inject("GET", r"/query/\?q=SELECT\+AppName", 500, UNKNOWN_EXCEPTION, times=None)
     code, report, _ = scan_json(*token_args(fake_org), cwd=project)
@@ -253,7 +277,24 @@ def _key_file(tmp_path: Path) -> Path:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path = tmp_path / "server.key"
     path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                        serialization.NoEncryption()))
     return path
+
+
+def _certificate(key_file: Path) -> bytes:
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.x509.oid import NameOID
+
+    key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "jwt")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=365))
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM)

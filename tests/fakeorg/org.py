@@ -96,6 +96,7 @@ class JwtConfig:
     approved_users: set[str] = field(default_factory=set)
     not_admin_approved: set[str] = field(default_factory=set)
     inactive_users: set[str] = field(default_factory=set)
+    certificate_pem: bytes | None = None  # when set, assertions must be signed by its key (RS256)
 
 
 @dataclass

@@ -132,7 +132,7 @@ class FakeSalesforce:
         class Handler(_Handler):
             owner = fake
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = _QuietServer(("127.0.0.1", 0), Handler)
         server.daemon_threads = True
         server.socket = self._ssl.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         self._server = server
@@ -276,6 +276,8 @@ class FakeSalesforce:
         except (KeyError, IndexError, ValueError):
             return 400, {"error": "invalid_grant", "error_description": "invalid assertion"}
         jwt = self.data.jwt
+        if jwt.certificate_pem is not None and not _signed_by(form["assertion"][0], jwt.certificate_pem):
+            return 400, {"error": "invalid_grant", "error_description": "invalid assertion"}
         if claims.get("iss") != jwt.consumer_key:
             return 400, {"error": "invalid_client_id", "error_description": "client identifier invalid"}
         if claims.get("aud") not in ("https://login.salesforce.com", "https://test.salesforce.com", self.url):
@@ -367,10 +369,34 @@ class FakeSalesforce:
         )
 
 
+def _signed_by(assertion: str, certificate_pem: bytes) -> bool:
+    from cryptography import x509
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    signing_input, _, signature = assertion.rpartition(".")
+    key = x509.load_pem_x509_certificate(certificate_pem).public_key()
+    try:
+        key.verify(base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)), signing_input.encode(),
+                   padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, ValueError):
+        return False
+    return True
+
+
 def _strip_ns(xml_text: str) -> str:
     """ElementTree writes ns0: prefixes; the wire format uses the default namespace."""
     xml_text = re.sub(r'\sxmlns:ns0="[^"]+"', "", xml_text)
     return xml_text.replace("<ns0:", "<").replace("</ns0:", "</")
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that drop connections (timeouts, refused certificates) are part of the tests; the
+    stdlib would print a traceback for each on stderr, into whichever test runs then."""
+
+    def handle_error(self, request, client_address) -> None:
+        pass
 
 
 class _Handler(BaseHTTPRequestHandler):
