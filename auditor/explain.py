@@ -228,10 +228,10 @@ def _check_causes(result: Explanation, app: App, rules: list[Any], config: Any) 
                                          f"not known from the source ({', '.join(missing or fields_named(condition))})")
                 elif holds(condition, app.values):
                     check.status = HOLDS
-                    check.details.append("the app's settings match: " + _describe(condition, app))
+                    check.details.append("matches: " + _describe(condition, app))
                 else:
                     judged = True
-                    check.details.append("the app's settings do not match: " + _describe(condition, app))
+                    check.details.append("does not match: " + _describe(condition, app))
             if check.status != HOLDS:
                 check.status = UNKNOWN if unknown else DOES_NOT_HOLD if judged else NOT_CHECKABLE
             result.checks[(entry["id"], index)] = check
@@ -247,6 +247,8 @@ def _describe(condition: dict[str, Any], app: App) -> str:
 # ------------------------------------------------------------------------------------ output
 def render_text(result: Explanation) -> str:
     import textwrap
+
+    from auditor.engine.conditions import fields_named
 
     def wrap(text: str, first: str, rest: str) -> list[str]:
         return textwrap.wrap(text, width=96, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False)
@@ -276,7 +278,12 @@ def render_text(result: Explanation) -> str:
         out.append("Known causes, most certain first:")
         for rank, (index, cause) in enumerate(result.ranked(entry), 1):
             out += wrap(f"[{CONFIDENCE_WORDS[cause['confidence']]}] {cause['cause']}", f"  {rank}. ", "     ")
-            detected = ", ".join(cause["rules"]) if cause["rules"] else "no rule: not visible in configuration"
+            if cause["rules"]:
+                detected = ", ".join(cause["rules"])
+            elif cause.get("condition"):
+                detected = "no rule; checked directly against " + ", ".join(fields_named(cause["condition"]))
+            else:
+                detected = "no rule: not visible in configuration"
             out += wrap(f"Detected by: {detected}", "     ", "       ")
             if cause.get("fix"):
                 out += wrap(f"Fix: {cause['fix']}", "     ", "       ")

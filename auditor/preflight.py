@@ -151,13 +151,19 @@ class Line:
     reason: str
     rules: list[str] = field(default_factory=list)
     blocking: bool = False
-    errors: list[str] = field(default_factory=list)  # "error: description" the token endpoint answers
+    causes: list[tuple[str, str]] = field(default_factory=list)  # ("error: description", "CA-01 — hedge")
+    unmapped: list[str] = field(default_factory=list)  # blocking findings no catalogued error belongs to
     fixes: list[str] = field(default_factory=list)
     org: bool = False
 
+    @property
+    def errors(self) -> list[str]:
+        return group_errors(self.causes)
+
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "label": self.label, "status": self.status, "blocking": self.blocking,
-                "reason": self.reason, "rules": self.rules, "errors": self.errors, "fixes": self.fixes,
+                "reason": self.reason, "rules": self.rules, "errors": self.errors,
+                "blocking_without_known_error": self.unmapped, "fixes": self.fixes,
                 "needs_org_data": self.org}
 
 
@@ -177,7 +183,11 @@ class Result:
 
     @property
     def errors(self) -> list[str]:
-        return list(dict.fromkeys(e for line in self.lines if line.blocking for e in line.errors))
+        return group_errors([c for line in self.lines if line.blocking for c in line.causes])
+
+    @property
+    def unmapped(self) -> list[str]:
+        return list(dict.fromkeys(u for line in self.lines if line.blocking for u in line.unmapped))
 
     @property
     def fixes(self) -> list[str]:
@@ -195,7 +205,8 @@ class Result:
         return {"tool": {"name": "ca-audit", "version": __version__}, "app": self.app, "kind": self.kind,
                 "path": self.path, "flow": self.flow, "user": self.user, "verdict": self.verdict,
                 "summary": self.summary, "checks": [line.as_dict() for line in self.lines],
-                "errors": self.errors, "fixes": self.fixes, "notes": self.notes,
+                "errors": self.errors, "blocking_without_known_error": self.unmapped, "fixes": self.fixes,
+                "notes": self.notes,
                 "input_errors": [e.as_dict() for e in self.input_errors], "exit_code": self.exit_code()}
 
 
@@ -290,7 +301,7 @@ def evaluate(result: Result, app: App, rules: list[Any], config: Any, today: dt.
               for rule in flow_rules
               if rule.id not in grouped]
     for item in items:
-        line = _line(item, app, flow, by_id, checks, threshold, catalogue, today)
+        line = _line(item, app, flow, by_id, checks, threshold, catalogue, today, config)
         if line is not None:
             result.lines.append(line)
     _verdict(result, app)
@@ -302,7 +313,7 @@ def evaluate(result: Result, app: App, rules: list[Any], config: Any, today: dt.
 
 
 def _line(item: Item, app: App, flow: str, rules: dict[str, Any], checks: dict[str, Any], threshold: Severity,
-          catalogue: list[dict[str, Any]], today: dt.date) -> Line | None:
+          catalogue: list[dict[str, Any]], today: dt.date, config: Any) -> Line | None:
     values = app.values
     ids = [r for r in item.rules if r in rules]
     if item.rules and not ids and item.require is None:
@@ -323,11 +334,11 @@ def _line(item: Item, app: App, flow: str, rules: dict[str, Any], checks: dict[s
         line.blocking = any(f.severity >= threshold for f in active)
         line.status = FAIL if line.blocking else WARN
         line.reason = "; ".join(_finding_text(f) for f in findings)
-        line.errors = _errors_for([f.rule_id for f in active if f.severity >= threshold], flow, app.kind,
-                                  catalogue)
-        if line.blocking and not line.errors:
-            line.errors = [f"no documented error string ({', '.join(f.rule_id for f in active)}); the request is "
-                           "refused or the audit fails on it"]
+        for finding in (f for f in active if f.severity >= threshold):
+            errors = _errors_for(finding.rule_id, flow, app.kind, catalogue)
+            line.causes += errors
+            if not errors:
+                line.unmapped.append(_unmapped(finding, rules[finding.rule_id], config))
         line.fixes = [f"{f.rule_id}: {rules[f.rule_id].fix}" for f in sorted(findings, key=lambda f: -f.severity)]
         return line
     for field_path, why in item.unknown_if:
@@ -338,7 +349,10 @@ def _line(item: Item, app: App, flow: str, rules: dict[str, Any], checks: dict[s
         line.status, line.blocking = FAIL, True
         line.reason = render(item.failed, values)
         entry = next((e for e in catalogue if e["id"] == item.error), None)
-        line.errors = [_error_text(entry)] if entry else ["no documented error string"]
+        if entry:
+            line.causes = [(_error_text(entry), HEDGES[min(CONFIDENCE[c["confidence"]] for c in entry["causes"])])]
+        else:
+            line.unmapped = [f"{item.label}: Salesforce documents no error string for it"]
         line.fixes = [item.fix] if item.fix else []
         return line
     if ids and all(r not in checks for r in ids) and item.require is None:
@@ -383,7 +397,8 @@ def _retirement(line: Line, today: dt.date) -> Line:
         line.status, line.blocking = FAIL, True
         line.reason = ("retired for connected apps since 2027-02-20, with no extensions (Knowledge 005461976): "
                        "the token endpoint no longer serves this flow")
-        line.errors = ["the request is refused (the exact error after the retirement is not documented)"]
+        line.unmapped = ["the username-password flow is retired: the exact error after the retirement is not "
+                         "documented"]
         line.fixes = ["Migrate the integration to the client credentials flow or JWT bearer (Knowledge 000886201: "
                       "Migrate from OAuth Username-Password to Client Credentials Flow)."]
     else:
@@ -398,20 +413,44 @@ def _finding_text(finding: Finding) -> str:
     return f"{finding.rule_id} ({finding.severity}): {finding.message}{waived}"
 
 
-def _errors_for(rule_ids: list[str], flow: str, kind: str, catalogue: list[dict[str, Any]]) -> list[str]:
+CONFIDENCE = {"confirmed": 0, "practitioner": 1, "unconfirmed": 2}
+
+
+def _errors_for(rule_id: str, flow: str, kind: str, catalogue: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The catalogued errors a finding of this rule leads to in this flow, hedged by the cause's grade."""
     found = []
     for entry in catalogue:
         if flow not in entry["flows"] or kind not in entry.get("applies_to", [kind]):
             continue
-        for cause in entry["causes"]:
-            if set(cause["rules"]) & set(rule_ids):
-                found.append(_error_text(entry))
-    return list(dict.fromkeys(found))
+        grades = [CONFIDENCE[c["confidence"]] for c in entry["causes"] if rule_id in c["rules"]]
+        if grades:
+            hedge = HEDGES[min(grades)]
+            found.append((_error_text(entry), f"{rule_id} — {hedge}" if hedge else rule_id))
+    return found
+
+
+HEDGES = {0: "", 1: "reported by practitioners", 2: "UNCONFIRMED"}
 
 
 def _error_text(entry: dict[str, Any]) -> str:
-    code = entry["error"] or "(error code not reported)"
-    return f"{code}: {entry['error_description'][0]}"
+    return f"{entry['error'] or '(error code not reported)'}: {entry['error_description'][0]}"
+
+
+def group_errors(causes: list[tuple[str, str]]) -> list[str]:
+    """One line per error, naming the findings that lead to it and how certain that is."""
+    grouped: dict[str, list[str]] = {}
+    for error, because in causes:
+        reasons = grouped.setdefault(error, [])
+        if because and because not in reasons:
+            reasons.append(because)
+    return [f"{error} ({', '.join(reasons)})" if reasons else error for error, reasons in grouped.items()]
+
+
+def _unmapped(finding: Finding, rule: Any, config: Any) -> str:
+    if finding.rule_id in getattr(config, "severity_overrides", {}):
+        return (f"{finding.rule_id} is rated {finding.severity} by your .ca-audit.yaml: not a token error, but "
+                "the flow fails your audit policy")
+    return f"{finding.rule_id}: {rule.title} — Salesforce documents no error string for it"
 
 
 def _verdict(result: Result, app: App) -> None:
@@ -469,6 +508,11 @@ def render_text(result: Result) -> str:
             out.append("The token endpoint will answer:" if len(errors) == 1 else
                        "The token endpoint will answer one of:")
             out += [f"  {e}" for e in errors]
+        if result.unmapped:
+            out.append("")
+            out.append("Also blocking:" if errors else "Blocking:")
+            for text in result.unmapped:
+                out += textwrap.wrap(text, width=96, initial_indent="  ", subsequent_indent="    ")
         out.append("")
         out.append("Fix, in this order:")
         for number, fix in enumerate(result.fixes, 1):
