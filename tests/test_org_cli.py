@@ -229,6 +229,13 @@ def test_unreadable_app_exits_2_and_the_others_are_audited(fake_org, project):
     assert code == 2
     assert "readMetadata ConnectedApp Legacy_Reporting" in report["input_errors"][0]["message"]
     assert ("CA-33", "SAML_Bearer_Integration") in org_findings(report)
+    # What is known from SOQL is still audited, and says why the rest is missing.
+    assert ("CA-30", "Legacy_Reporting") in org_findings(report)
+    from auditor.sources.snapshot import apps_from_snapshot
+
+    snap = pull(from_access_token(fake_org.url, fake_org.token), PullSettings())
+    app = next(a for a in apps_from_snapshot(snap, origin="org").apps if a.name == "Legacy_Reporting")
+    assert app.notes[0].startswith("read from SOQL only: its metadata could not be read (see the errors)")
 
 
 def test_expired_session_exits_2(fake_org, project):

@@ -147,6 +147,14 @@ def test_short_result_is_an_error(fake_org):
     assert snap["errors"] == [{"what": "SOQL OauthToken", "message": "the query returned 1 of 2600 records"}]
 
 
+def test_token_rows_at_the_documented_cap_are_not_trusted(fake_org):
+    rows = [{"attributes": {"type": "OauthToken"}, "AppName": f"App {i}", "UseCount": 1} for i in range(2500)]
+    fake_org.inject("GET", QUERY + r"/\?q=SELECT\+AppName", 200, {"totalSize": 2500, "done": True, "records": rows})
+    snap = pull_fake(fake_org)
+    assert snap["errors"] == [{"what": "SOQL OauthToken", "message": "the query returned 2500 records, the "
+                               "documented maximum for this object, so some may be missing"}]
+
+
 def test_one_unreadable_app_does_not_lose_the_batch(fake_org):
     fake_org.data.poison.add(("ConnectedApp", "Mobile_Field_App"))
     snap = pull_fake(fake_org)

@@ -177,8 +177,10 @@ def apps_from_snapshot(data: dict[str, Any], *, origin: str,
                                             "were not read from the org when this snapshot was pulled; pull again "
                                             "with the current .ca-audit.yaml"))
     for note in data.get("notes") or []:
+        # The pull's notes are about the check for uninstalled apps (CA-29): show them there.
         for app in result.apps:
-            app.notes.append(note)
+            if app.get("org.installed") is False:
+                app.notes.append(note)
     for error in data.get("errors") or []:
         result.errors.append(InputError(origin, None, f"not read from the org: {error['what']}: {error['message']}"))
     return result
@@ -303,8 +305,11 @@ class _OrgIndex:
         app.set("flows_declared", [])
         app.set("integration_users", [])
         state = f" ({listed.get('manageableState')})" if listed and listed.get("manageableState") else ""
-        app.notes.append(f"read from SOQL only: the Metadata API does not return this app's metadata{state}, as "
-                         "for installed and managed apps; its scopes, certificate and OAuth policies are unknown "
+        if listed and name not in self.records("ConnectedApp"):
+            reason = "its metadata could not be read (see the errors)"
+        else:
+            reason = f"the Metadata API does not return this app's metadata{state}, as for installed and managed apps"
+        app.notes.append(f"read from SOQL only: {reason}; its scopes, certificate and OAuth policies are unknown "
                          "and rules that need them do not apply")
         return app
 
