@@ -186,4 +186,33 @@ def test_root_outside_the_working_folder_gives_file_uris(tmp_path, monkeypatch):
     assert_valid_sarif(document)
     for result in document["runs"][0]["results"]:
         uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-        assert uri.startswith("file:///") and Path(unquote(uri[len("file://"):])).is_file()
+        assert uri.startswith("file:///") and Path(unquote(uri[len("file://") :])).is_file()
+
+
+def test_org_findings_land_on_the_repository_copy_of_the_app(project):
+    snapshot = Path("project") / "org.snapshot.json"
+    if not snapshot.is_file():
+        pytest.skip("sample_configs has no org snapshot")
+    report = scan(Path("project"), snapshot)
+    document = sarif(report)
+    assert_valid_sarif(document)
+    repo_apps = {(a.kind, a.name) for a in report.apps if a.root == "project"}
+    org_root = str(snapshot)
+    owners = {id(c.finding): c.app for c in report.checks if c.finding is not None}
+    from_org = [f for f in report.findings if owners[id(f)].root == org_root]
+    assert any((f.kind, f.app) in repo_apps for f in from_org)
+    assert any((f.kind, f.app) not in repo_apps for f in from_org)
+    results = {
+        (r["ruleId"], r["properties"]["app"], r["partialFingerprints"]["primaryLocationLineHash"]): r
+        for r in document["runs"][0]["results"]
+    }
+    for finding in from_org:
+        result = results[(finding.rule_id, finding.app, finding.fingerprint)]
+        physical = result["locations"][0]["physicalLocation"]
+        uri = unquote(physical["artifactLocation"]["uri"])
+        if (finding.kind, finding.app) in repo_apps:  # the mapped metadata file in the repository
+            assert uri.startswith("project/force-app/") and Path(uri).is_file()
+            line = Path(uri).read_text(encoding="utf-8").splitlines()[physical["region"]["startLine"] - 1]
+            assert line[physical["region"]["startColumn"] - 1] == "<"
+        else:  # org-only: the SFDX path it would have, line 1
+            assert uri.startswith("force-app/main/default/") and physical["region"]["startLine"] == 1

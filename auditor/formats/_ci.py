@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from dataclasses import dataclass
 from typing import Any
 
 from auditor.model import App, Finding, Location, Report, Severity
@@ -71,6 +72,42 @@ def finding_location(finding: Finding, app: App | None) -> Location:
 
 def finding_repo_path(finding: Finding, app: App | None) -> str:
     return repo_path(app.root if app else None, finding_location(finding, app).path)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where CI systems should show a finding."""
+
+    path: str  # repository-relative (absolute when the root lies outside the working folder)
+    location: Location  # 1-based line always set; its path is relative to `root`
+    root: str | None  # the folder `location.path` is relative to; None when it is not on disk
+
+
+def _on_disk(root: str | None) -> bool:
+    return bool(root) and os.path.isdir(root)
+
+
+def placements(report: Report, findings: list[Finding] | None = None) -> dict[int, Placement]:
+    """A placement for every finding of the report (or those given), by id(finding).
+
+    A finding from a live org or a snapshot has no file of its own. When the same run scanned the
+    repository's copy of that app, it is placed on the repository file, on the element its field
+    came from (the "mapped metadata path"); otherwise on the app's SFDX path, line 1.
+    """
+    owners = apps_by_finding(report)
+    in_repo = {(a.kind, a.name): a for a in report.apps if _on_disk(a.root)}
+    placed: dict[int, Placement] = {}
+    for finding in report.findings if findings is None else findings:
+        app = owners.get(id(finding))
+        loc = finding_location(finding, app)
+        root = app.root if app else None
+        twin = in_repo.get((finding.kind, finding.app)) if app is not None and not _on_disk(root) else None
+        if twin is not None:
+            at = twin.location_of(finding.field)
+            loc = Location(at.path or twin.path, at.line or 1, at.column, at.end_line, at.end_column)
+            root = twin.root
+        placed[id(finding)] = Placement(repo_path(root, loc.path), loc, root if _on_disk(root) else None)
+    return placed
 
 
 def waiver_text(waiver: dict[str, Any] | None) -> str:

@@ -12,10 +12,8 @@ runner's toolkit does (`%` → %25, CR → %0D, LF → %0A, and in properties al
 from __future__ import annotations
 
 from auditor.formats._ci import (
-    apps_by_finding,
-    finding_location,
-    finding_repo_path,
     is_failing,
+    placements,
     repo_path,
     severity_word,
     sort_key,
@@ -48,11 +46,11 @@ def _level(report: Report, finding: Finding) -> str:
 
 
 def render(report: Report) -> str:
-    owners = apps_by_finding(report)
+    placed = placements(report)
     lines: list[str] = []
     for finding in sorted(report.findings, key=sort_key):
-        app = owners.get(id(finding))
-        loc = finding_location(finding, app)
+        place = placed[id(finding)]
+        loc = place.location
         title = f"{finding.rule_id} ({severity_word(finding.severity)}) {finding.title or finding.app}".strip()
         message = finding.message
         if finding.waived:
@@ -66,7 +64,7 @@ def render(report: Report) -> str:
             command(
                 _level(report, finding),
                 message,
-                file=finding_repo_path(finding, app),
+                file=place.path,
                 line=loc.line or 1,
                 col=loc.column,
                 endLine=loc.end_line,

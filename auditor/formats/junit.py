@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 from auditor.formats._ci import (
     apps_by_finding,
-    finding_location,
-    finding_repo_path,
     is_failing,
+    placements,
     repo_path,
     severity_word,
     waiver_text,
@@ -77,6 +76,7 @@ def _counts(element: ET.Element, tests: int, failures: int, errors: int, skipped
 
 def build(report: Report) -> ET.Element:
     cases = _cases(report)
+    placed = placements(report, [c.finding for c in cases if c.finding is not None])
     suites_el = ET.Element("testsuites", name="ca-audit")
     totals = [0, 0, 0, 0]
     suite_names = _suite_names(report, cases)
@@ -112,8 +112,9 @@ def build(report: Report) -> ET.Element:
             attrs = {"classname": case.rule_id, "name": unique, "time": "0"}
             finding = case.finding
             if finding is not None:
-                attrs["file"] = finding_repo_path(finding, case.app)
-                attrs["line"] = str(finding_location(finding, case.app).line or 1)
+                place = placed[id(finding)]
+                attrs["file"] = place.path
+                attrs["line"] = str(place.location.line or 1)
             elif case.app is not None:
                 attrs["file"] = repo_path(case.app.root, case.app.path)
             case_el = ET.SubElement(suite_el, "testcase", attrs)
@@ -121,7 +122,7 @@ def build(report: Report) -> ET.Element:
             if finding is None:
                 continue
             severity = severity_word(finding.severity)
-            where = finding_location(finding, case.app)
+            where = placed[id(finding)].location
             notes = "".join(f"\nNote: {note}" for note in finding.notes)
             detail = f"{finding.message}\n{attrs['file']}:{where.line}{notes}\nFix: {finding.fix}".rstrip()
             if case.hidden:

@@ -11,11 +11,12 @@ import re
 
 from auditor.formats._ci import (
     SEVERITY_WORDS,
+    Placement,
     apps_by_finding,
     counts_by_severity,
-    finding_location,
     finding_repo_path,
     is_failing,
+    placements,
     repo_path,
     severity_word,
     sort_key,
@@ -61,9 +62,9 @@ def _summary_table(active: list[Finding], waived: list[Finding], report: Report)
     return lines
 
 
-def _finding_lines(finding: Finding, app: App | None) -> list[str]:
-    where = finding_repo_path(finding, app)
-    line = finding_location(finding, app).line
+def _finding_lines(finding: Finding, place: Placement) -> list[str]:
+    where = place.path
+    line = place.location.line
     head = (
         f"- **{severity_word(finding.severity)}** {_code(finding.rule_id)} {escape(finding.message)} "
         f"— {_code(f'{where}:{line}')}"
@@ -97,6 +98,7 @@ def _group(findings: list[Finding], owners: dict[int, App]) -> list[tuple[tuple[
 
 def render(report: Report) -> str:
     owners = apps_by_finding(report)
+    placed = placements(report)
     active = [f for f in report.findings if not f.waived]
     waived = [f for f in report.findings if f.waived]
     failing = [f for f in active if is_failing(report, f)]
@@ -129,7 +131,7 @@ def render(report: Report) -> str:
         title = f"{escape(app_name)} ({KIND_WORDS.get(kind, kind)}, {len(group)} finding(s))"
         body: list[str] = []
         for finding in group:
-            body += _finding_lines(finding, owners.get(id(finding)))
+            body += _finding_lines(finding, placed[id(finding)])
         if collapse:
             out += [
                 f"<details><summary><b>{title}</b></summary>",

@@ -17,16 +17,15 @@ from urllib.parse import quote
 
 from auditor import __version__
 from auditor.formats._ci import (
-    apps_by_finding,
-    finding_location,
-    finding_repo_path,
+    Placement,
+    placements,
     repo_path,
     rule_attr,
     severity_word,
     sort_key,
     waiver_text,
 )
-from auditor.model import App, Finding, Report
+from auditor.model import Finding, Report
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 
@@ -69,12 +68,12 @@ class _Lines:
         return lines[number - 1].rstrip("\r")
 
 
-def _region(finding: Finding, app: App | None, lines: _Lines) -> dict[str, int]:
-    loc = finding_location(finding, app)
+def _region(place: Placement, lines: _Lines) -> dict[str, int]:
+    loc = place.location
     start_line = loc.line or 1
     text = None
-    if app is not None and os.path.isdir(app.root or "."):
-        text = lines.line(os.path.join(app.root or ".", loc.path), start_line)
+    if place.root is not None:
+        text = lines.line(os.path.join(place.root, loc.path), start_line)
     if text is not None:
         first = len(text) - len(text.lstrip()) + 1
         start_column = loc.column or first
@@ -134,14 +133,14 @@ def _physical(uri_path: str, region: dict[str, int]) -> dict[str, Any]:
     return {"physicalLocation": {"artifactLocation": {"uri": _uri(uri_path)}, "region": region}}
 
 
-def _result(report: Report, finding: Finding, index: int, app: App | None, lines: _Lines) -> dict[str, Any]:
+def _result(finding: Finding, index: int, place: Placement, lines: _Lines) -> dict[str, Any]:
     severity = severity_word(finding.severity)
     result: dict[str, Any] = {
         "ruleId": finding.rule_id,
         "ruleIndex": index,
         "level": LEVEL.get(severity, "warning"),
         "message": {"text": finding.message},
-        "locations": [_physical(finding_repo_path(finding, app), _region(finding, app, lines))],
+        "locations": [_physical(place.path, _region(place, lines))],
         "partialFingerprints": {
             # GitHub only reads primaryLocationLineHash; giving it our semantic identity keeps an
             # alert the same alert when the XML around it is reformatted or reordered.
@@ -183,7 +182,7 @@ def _notifications(report: Report) -> list[dict[str, Any]]:
 
 
 def build(report: Report) -> dict[str, Any]:
-    owners = apps_by_finding(report)
+    placed = placements(report)
     lines = _Lines()
     findings = sorted(report.findings, key=sort_key)
     rule_index: dict[str, int] = {}
@@ -192,7 +191,7 @@ def build(report: Report) -> dict[str, Any]:
         if finding.rule_id not in rule_index:
             rule_index[finding.rule_id] = len(descriptors)
             descriptors.append(_descriptor(report, finding))
-    results = [_result(report, f, rule_index[f.rule_id], owners.get(id(f)), lines) for f in findings]
+    results = [_result(f, rule_index[f.rule_id], placed[id(f)], lines) for f in findings]
     invocation: dict[str, Any] = {"executionSuccessful": not report.input_errors}
     notifications = _notifications(report)
     if notifications:
