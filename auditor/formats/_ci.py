@@ -10,7 +10,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.model import App, Finding, Location, Report, Severity
+from auditor.model import App, Finding, Location, Report
 
 SEVERITY_WORDS = ("critical", "high", "medium", "low", "info")
 
@@ -142,5 +142,3 @@ def counts_by_severity(findings: list[Finding]) -> dict[str, int]:
         counts[severity_word(finding.severity)] = counts.get(severity_word(finding.severity), 0) + 1
     return counts
 
-
-__all__ = ["SEVERITY_WORDS", "Severity", "apps_by_finding", "repo_path", "finding_location"]
