@@ -305,3 +305,26 @@ def _certificate(key_file: Path) -> bytes:
             .serial_number(1).not_valid_before(now).not_valid_after(now + dt.timedelta(days=365))
             .sign(key, hashes.SHA256()))
     return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def test_pull_needs_an_org(project):
+    result = invoke("pull", cwd=project)
+    assert result.exit_code == 2 and "pull needs an org" in result.stderr
+
+
+def test_pull_login_failure_exits_2_without_a_snapshot(fake_org, project, sf_cli):
+    sf_cli.add("northwind", fake_org, expired=True)
+    result = invoke("pull", "--target-org", "northwind", "-o", "org.snapshot.json", cwd=project)
+    assert result.exit_code == 2
+    assert "the login has expired" in result.stderr
+    assert not (project / "org.snapshot.json").exists()
+
+
+def test_pull_through_the_salesforce_cli_records_provenance(fake_org, project, sf_cli):
+    sf_cli.add("northwind", fake_org)
+    result = invoke("pull", "--target-org", "northwind", "--api-version", "v65.0", "-o", "snap.json", cwd=project)
+    assert result.exit_code == 0, result.stderr
+    provenance = json.loads((project / "snap.json").read_text())["provenance"]
+    assert provenance["target"] == "northwind" and provenance["api_version"] == "65.0"
+    assert provenance["org_id"] == fake_org.data.org_id and provenance["tool"].startswith("ca-audit ")
+    assert all("/v65.0/" in r.path or "/Soap/m/65.0" in r.path for r in fake_org.requests)
