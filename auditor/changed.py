@@ -81,10 +81,10 @@ def restrict(report: Report, changed: set[Path], rev: str) -> int:
     """Drop apps (with their findings and checks) none of whose files changed; returns how many."""
     roots = report.roots or sorted({app.root for app in report.apps}) or ["."]
     selected = [app for app in report.apps if app_files(app) & changed]
-    keep = {(app.kind, app.name, app.root) for app in selected}
+    keep = {id(app) for app in selected}
     dropped = len(report.apps) - len(selected)
     report.apps = selected
-    report.checks = [c for c in report.checks if (c.app.kind, c.app.name, c.app.root) in keep]
+    report.checks = [c for c in report.checks if id(c.app) in keep]
     kept_findings = {id(c.finding) for c in report.checks if c.finding is not None}
     names = {(app.kind, app.name) for app in selected}
     report.findings = [
@@ -98,9 +98,12 @@ def restrict(report: Report, changed: set[Path], rev: str) -> int:
 
 
 def _still_relevant(path: str, roots: list[str], changed: set[Path]) -> bool:
-    """An input error about an existing file this branch did not touch is not this run's business;
-    any other (a changed file, a missing path, a bad config) still makes the audit untrustworthy."""
-    if not path:
+    """An unreadable metadata file this branch did not touch is not this run's business; any other
+    input error (a changed file, a missing path, a bad config or rule) still makes the audit
+    untrustworthy, so it stays and the run exits 2."""
+    from auditor.sources.files import is_metadata_file
+
+    if not path or not is_metadata_file(Path(path).name):
         return True
     candidates = [(Path(root) / path).resolve() for root in roots] + [Path(path).resolve()]
     existing = [c for c in candidates if c.is_file()]

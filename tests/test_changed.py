@@ -137,3 +137,22 @@ def test_write_baseline_needs_a_full_run(repo):
     done = run_cli("scan", "ca-project", "--changed-since", "main", "--write-baseline", "base.json", cwd=repo)
     assert done.returncode == 2 and "without --changed-since" in done.stderr
     assert not (repo / "base.json").exists()
+
+
+def test_config_error_still_fails_in_changed_mode(repo):
+    (repo / "ca-project" / ".ca-audit.yaml").write_text("fail_on: severe\n", encoding="utf-8")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "config")  # committed on the branch, then judged against HEAD: unchanged
+    done = run_cli("scan", "ca-project", "--changed-since", "HEAD", cwd=repo)
+    assert done.returncode == 2, done.stdout + done.stderr
+
+
+def test_broken_unchanged_metadata_is_not_this_branchs_business_but_a_changed_one_is(repo):
+    broken = repo / "ca-project" / DEFAULT / "connectedApps/Broken.connectedApp-meta.xml"
+    broken.write_text("<ConnectedApp><label>x</label>", encoding="utf-8")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "broken file on the branch")
+    code, result = scan_json(repo, "ca-project", "--changed-since", "main")
+    assert code == 2 and any("Broken" in e["path"] for e in result["input_errors"])
+    code, result = scan_json(repo, "ca-project", "--changed-since", "HEAD")
+    assert code == 0 and result["input_errors"] == []
