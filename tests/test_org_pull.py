@@ -203,3 +203,13 @@ def test_snapshot_round_trips_as_json(fake_org):
     snap = pull_fake(fake_org)
     assert json.loads(dumps(snap)) == snap
     assert dumps(json.loads(dumps(snap))) == dumps(snap)
+
+
+def test_unreachable_org_names_everything_unread(fake_org):
+    url, token = fake_org.url, fake_org.token
+    fake_org.stop()
+    snap = pull(from_access_token(url, token), PullSettings(integration_users=INTEGRATION_USERS))
+    whats = {e["what"] for e in snap["errors"]}
+    assert "SOQL ConnectedApplication" in whats and any(w.startswith("listMetadata") for w in whats)
+    assert all(e["message"].startswith("connection failed") for e in snap["errors"])
+    assert apps_from_snapshot(snap, origin="org").errors  # never a clean pass
