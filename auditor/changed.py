@@ -79,7 +79,6 @@ def app_files(app: App) -> set[Path]:
 
 def restrict(report: Report, changed: set[Path], rev: str) -> int:
     """Drop apps (with their findings and checks) none of whose files changed; returns how many."""
-    roots = report.roots or sorted({app.root for app in report.apps}) or ["."]
     selected = [app for app in report.apps if app_files(app) & changed]
     keep = {id(app) for app in selected}
     dropped = len(report.apps) - len(selected)
@@ -90,21 +89,10 @@ def restrict(report: Report, changed: set[Path], rev: str) -> int:
     report.findings = [
         f for f in report.findings if id(f) in kept_findings or (not report.checks and (f.kind, f.app) in names)
     ]
-    report.input_errors = [e for e in report.input_errors if _still_relevant(e.path, roots, changed)]
+    # Input errors all stay, changed or not: an unreadable part of an External Client App would
+    # otherwise let the app be audited without it, and input errors never turn into a pass.
     report.messages.append(
         f"changed since {rev}: audited {len(selected)} app(s) whose files changed; {dropped} unchanged app(s) skipped"
     )
     return dropped
 
-
-def _still_relevant(path: str, roots: list[str], changed: set[Path]) -> bool:
-    """An unreadable metadata file this branch did not touch is not this run's business; any other
-    input error (a changed file, a missing path, a bad config or rule) still makes the audit
-    untrustworthy, so it stays and the run exits 2."""
-    from auditor.sources.files import is_metadata_file
-
-    if not path or not is_metadata_file(Path(path).name):
-        return True
-    candidates = [(Path(root) / path).resolve() for root in roots] + [Path(path).resolve()]
-    existing = [c for c in candidates if c.is_file()]
-    return not existing or any(c in changed for c in existing)

@@ -147,12 +147,11 @@ def test_config_error_still_fails_in_changed_mode(repo):
     assert done.returncode == 2, done.stdout + done.stderr
 
 
-def test_broken_unchanged_metadata_is_not_this_branchs_business_but_a_changed_one_is(repo):
+def test_input_errors_count_even_in_unchanged_files(repo):
     broken = repo / "ca-project" / DEFAULT / "connectedApps/Broken.connectedApp-meta.xml"
     broken.write_text("<ConnectedApp><label>x</label>", encoding="utf-8")
     git(repo, "add", ".")
-    git(repo, "commit", "-qm", "broken file on the branch")
-    code, result = scan_json(repo, "ca-project", "--changed-since", "main")
-    assert code == 2 and any("Broken" in e["path"] for e in result["input_errors"])
+    git(repo, "commit", "-qm", "broken file")
     code, result = scan_json(repo, "ca-project", "--changed-since", "HEAD")
-    assert code == 0 and result["input_errors"] == []
+    assert code == 2 and any("Broken" in e["path"] for e in result["input_errors"])
+    assert result["apps"] == []
