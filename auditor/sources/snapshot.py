@@ -85,15 +85,8 @@ def write(data: dict[str, Any], path: Path) -> None:
 
 
 def looks_like_snapshot(path: Path) -> bool:
-    """A `.json` file whose top level says it is a ca-audit snapshot."""
-    if path.suffix.lower() != ".json" or not path.is_file():
-        return False
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(4096)
-    except OSError:
-        return False
-    return SNAPSHOT_FORMAT.encode() in head or b'"format_version"' in head and b'"metadata"' in head
+    """A `.json` file is read as a snapshot; `load` says so when it is some other JSON."""
+    return path.suffix.lower() == ".json" and path.is_file()
 
 
 def load(path: Path, shown: str) -> tuple[dict[str, Any] | None, list[InputError]]:
