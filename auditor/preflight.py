@@ -305,6 +305,9 @@ def evaluate(result: Result, app: App, rules: list[Any], config: Any, today: dt.
         if line is not None:
             result.lines.append(line)
     _verdict(result, app)
+    if flow == "saml2-bearer":
+        result.notes.append("Salesforce documents these prerequisites for JWT bearer; that SAML bearer follows the "
+                            "same approval rules is UNCONFIRMED (its help page could not be retrieved)")
     if flow == "client-credentials":
         result.notes.append("send the request to the org's My Domain token endpoint "
                             "(https://MYDOMAIN.my.salesforce.com/services/oauth2/token): login.salesforce.com and "
@@ -519,12 +522,13 @@ def render_text(result: Result) -> str:
             out += textwrap.wrap(fix, width=96, initial_indent=f"  {number}. ", subsequent_indent="     ",
                                  break_on_hyphens=False)
         out.append("")
-        out.append(f"Then run `ca-audit preflight {result.app} --flow {result.flow}` again.")
+        out.append("Then run the same preflight again.")
     if result.input_errors:
         out.append("")
         out.append("Input problems:")
         out += [f"  {error}" for error in result.input_errors]
     if result.notes:
         out.append("")
-        out += textwrap.wrap("; ".join(result.notes), width=96, initial_indent="Note: ", subsequent_indent="      ")
+        for note in result.notes:
+            out += textwrap.wrap(note, width=96, initial_indent="Note: ", subsequent_indent="      ")
     return "\n".join(out) + "\n"

@@ -75,7 +75,7 @@ def test_seed_scenario_through_the_console_script(tmp_path):
     apply_seed_fix(project)
     after = run_cli("preflight", SEED, "--flow", "saml2-bearer", cwd=project)
     assert after.returncode == 0, after.stdout + after.stderr
-    assert after.stdout.splitlines()[-1].startswith(f"READY — {SEED} meets every prerequisite of saml2-bearer")
+    assert f"\nREADY — {SEED} meets every prerequisite of saml2-bearer" in after.stdout
     assert "✗" not in after.stdout
     assert "? The user holds one of the app's profiles or permission sets" in after.stdout  # needs org data
     # scan agrees: no finding on the app any more
