@@ -58,6 +58,7 @@ _USERS_ACTIVE = {"all": [{"field": "org.unknown_integration_users", "empty": Tru
 _OAUTH = Item(
     "oauth", "OAuth is enabled on the app",
     passed="OAuth settings present",
+    unknown_if=(("oauth.enabled", "the app's OAuth settings are not in the source"),),
     require={"field": "oauth.enabled", "equals": True},
     failed="the app has no OAuth settings, so no OAuth flow can use it",
     fix="Connected app: Setup → App Manager → app row ▼ → Edit → Enable OAuth Settings; in source add an "
@@ -107,6 +108,7 @@ CLIENT_CREDENTIALS = (
     _OAUTH,
     Item("cc-enabled", "Client credentials flow enabled on the app",
          passed="enabled", require={"field": "oauth.client_credentials.enabled", "equals": True},
+         unknown_if=(("oauth.client_credentials.enabled", "the client credentials switch is not in the source"),),
          failed="the client credentials flow is not enabled on the app", error="grant-type-not-supported",
          fix="Connected app: Setup → App Manager → app row ▼ → Edit → Enable Client Credentials Flow; in source "
              "`<isClientCredentialEnabled>true</isClientCredentialEnabled>`. External client app: Edit Settings → "

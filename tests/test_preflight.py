@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import shlex
 import shutil
 import time
 from pathlib import Path
@@ -296,3 +298,37 @@ def test_ready_means_scan_has_no_high_finding_for_the_flow(source):
                         and f.rule_id in flow_rules[flow] and f.severity >= Severity.HIGH]
                 assert high == [], f"preflight calls {name} READY for {flow} but scan finds {high}"
     assert ready >= 3  # the check is not vacuous
+
+
+@pytest.mark.skipif(not (SAMPLE / "org.snapshot.json").is_file(), reason="no sample_configs/org.snapshot.json")
+def test_an_app_known_only_from_soql_is_unknown_not_failing():
+    result = preflight("psync__Partner_Sync", "jwt-bearer", [str(SAMPLE / "org.snapshot.json")])
+    assert result.verdict == UNKNOWN and lines(result)["oauth"] == "unknown"
+
+
+# ---------------------------------------------------------------------------- the README shows real output
+def _readme_block(command: str, nth: int = 0) -> str:
+    text = (SAMPLE.parent / "README.md").read_text(encoding="utf-8")
+    start = 0
+    for _ in range(nth + 1):
+        start = text.index(f"$ {command}\n", start) + len(command) + 3
+    return text[start:text.index("\n```", start)]
+
+
+def _days(text: str) -> str:
+    return re.sub(r"expires in \d+ days", "expires in N days", text)
+
+
+def test_readme_walkthrough_is_current(tmp_path):
+    explain_command = "ca-audit explain \"invalid_grant: user hasn't approved this consumer\" --app " \
+                      f"{SEED} sample_configs"
+    shown = _readme_block(explain_command)
+    assert run_cli(*shlex.split(explain_command)[1:]).stdout.rstrip("\n") == shown
+    command = f"ca-audit preflight {SEED} --flow saml2-bearer sample_configs"
+    before = run_cli(*shlex.split(command)[1:])
+    assert _days(before.stdout.rstrip("\n")) == _days(_readme_block(command))
+    project = tmp_path / "repo"
+    shutil.copytree(SAMPLE, project / "sample_configs")
+    apply_seed_fix(project / "sample_configs")
+    after = run_cli(*shlex.split(command)[1:], cwd=project)
+    assert _days(after.stdout.rstrip("\n")) == _days(_readme_block(command, 1))
