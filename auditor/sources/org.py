@@ -158,6 +158,7 @@ class _Puller:
         self.notes: list[str] = []
         self.fatal: str | None = None
         self.lock = threading.Lock()
+        self.run_as_users: set[str] = set()  # client-credentials Run As users named in the records read
         self.read_done = 0
         self.read_total = 0
         progress = settings.progress
@@ -193,7 +194,7 @@ class _Puller:
                 for type_name, name, document in future.result() or []:
                     records[type_name][name] = document
             self._raise_if_fatal()
-            users = sorted(set(self.settings.integration_users) | _run_as_users(records))
+            users = sorted(set(self.settings.integration_users) | self.run_as_users)
             user_futures = []
             for start in range(0, len(users), USERS_PER_QUERY):
                 names = ", ".join(_quote(u) for u in users[start : start + USERS_PER_QUERY])
@@ -391,6 +392,10 @@ class _Puller:
             if record.get(XSI_NIL) == "true" or not len(record):
                 out.append((type_name, name, None))
                 continue
+            run_as = _run_as_user(type_name, record)
+            if run_as:
+                with self.lock:
+                    self.run_as_users.add(run_as)
             out.append((type_name, name, standalone_document(type_name, record)))
         return out
 
@@ -424,16 +429,16 @@ def _drop_secrets(element: ET.Element) -> None:
             _drop_secrets(child)
 
 
-def _run_as_users(records: dict[str, dict[str, str | None]]) -> set[str]:
-    users = set()
-    for type_name, element in (("ConnectedApp", "oauthClientCredentialUser"),
-                               ("ExtlClntAppOauthConfigurablePolicies", "clientCredentialsFlowUser")):
-        for document in records.get(type_name, {}).values():
-            if document:
-                for found in ET.fromstring(document).iter(f"{{{MD_NS}}}{element}"):
-                    if (found.text or "").strip():
-                        users.add(found.text.strip())
-    return users
+RUN_AS_ELEMENTS = {"ConnectedApp": "oauthClientCredentialUser",
+                   "ExtlClntAppOauthConfigurablePolicies": "clientCredentialsFlowUser"}
+
+
+def _run_as_user(type_name: str, record: ET.Element) -> str | None:
+    """The client-credentials Run As user a record names, if any."""
+    element = RUN_AS_ELEMENTS.get(type_name)
+    found = record.find(f".//{{{MD_NS}}}{element}") if element else None
+    text = (found.text or "").strip() if found is not None else ""
+    return text or None
 
 
 def _quote(value: str) -> str:
