@@ -213,3 +213,27 @@ def test_unreachable_org_names_everything_unread(fake_org):
     assert "SOQL ConnectedApplication" in whats and any(w.startswith("listMetadata") for w in whats)
     assert all(e["message"].startswith("connection failed") for e in snap["errors"])
     assert apps_from_snapshot(snap, origin="org").errors  # never a clean pass
+
+
+def test_profile_grant_covers_a_user_without_a_profile_assignment_row(monkeypatch):
+    from tests.fakeorg.build import OrgBuilder, connected_app_xml
+
+    b = OrgBuilder()
+    b.profile("Integration Profile", ApiEnabled=True, ApiUserOnly=True)
+    user = b.user("int@acme.example", "Integration Profile")
+    b.connected_app("Profile_App", connected_app_xml("Profile App", scopes=["Api", "RefreshToken"],
+                                                     admin_approved=True, certificate=True,
+                                                     profiles=["Integration Profile"]))
+    # Whether the profile's own permission set shows up in PermissionSetAssignment is not documented:
+    # take that row away, and the user must still count as covered through the profile.
+    b.data.tables["PermissionSetAssignment"] = [r for r in b.data.tables["PermissionSetAssignment"]
+                                                if r["AssigneeId"] != user["Id"]]
+    fake = FakeSalesforce(b.data).start()
+    try:
+        trust(monkeypatch, fake)
+        snap = pull_fake(fake, integration_users=["int@acme.example"])
+        app = apps_from_snapshot(snap, origin="org", integration_users={"Profile_App": ["int@acme.example"]}).apps[0]
+        assert app.get("org.assignments.profiles") == ["Integration Profile"]
+        assert app.get("org.uncovered_integration_users") == []
+    finally:
+        fake.stop()

@@ -213,6 +213,7 @@ class _OrgIndex:
                 self.assignments[username.lower()].append(row)
         self.bypass_users = self._bypass_users()
         self.grant_ids: dict[int, set[str]] = {}  # id(App) -> ParentIds of its SetupEntityAccess rows
+        self.grant_profiles: dict[int, set[str]] = {}  # id(App) -> profile names granted (lower case)
 
     # -------------------------------------------------------------- lookups
     def soql(self, key: str) -> list[dict[str, Any]]:
@@ -267,6 +268,7 @@ class _OrgIndex:
         app.set("org.assignments.permission_sets", sorted(p for p in permission_sets if p))
         app.set("org.assignments.permission_set_groups", sorted(g for g in groups if g))
         self.grant_ids[id(app)] = {g["ParentId"] for g in grants}
+        self.grant_profiles[id(app)] = {p.lower() for p in profiles if p}
         self._usage(app, [app.get("label"), app.name])
         app.set("org.bypass_permission_users", self.bypass_users)
 
@@ -377,7 +379,12 @@ class _OrgIndex:
         if not flags["found"] or (must_be_active and not flags["active"]):
             return False
         grants = self.grant_ids.get(id(app), set())
-        return bool(grants & self._holds(username))
+        if grants & self._holds(username):
+            return True
+        # That profile-owned permission sets have PermissionSetAssignment rows is implied by Salesforce's
+        # examples, not stated: match the user's profile by name as well.
+        profile = ((self.users.get(username.lower()) or {}).get("Profile") or {}).get("Name")
+        return bool(profile) and profile.lower() in self.grant_profiles.get(id(app), set())
 
     def _approved(self, app: App, username: str) -> bool:
         users = {str(u).lower() for u in app.get("org.usage.users") or []}
