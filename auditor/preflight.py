@@ -235,14 +235,16 @@ def load_app(app_name: str, paths: list[str], org: Any, flows: list[str], user: 
         return Loaded(None, [], setup.config, setup.errors, [])
     config = setup.config
     wanted = _app_key(app_name, [])
+    declared_users = dict(config.integration_users)
     if user:  # the named user replaces the declared ones, so user rules speak about that user only
-        config.integration_users = {**config.integration_users, app_name: [user]}
+        config.integration_users = {**declared_users, app_name: [user]}
     source = read_sources(options, config)
-    names = sorted({a.name for a in source.apps})
     matches = [a for a in source.apps if _app_key(a.name, [a.get("label")]) & wanted]
-    if user:
-        for app in matches:
-            config.integration_users.setdefault(app.name, [user])
+    if user and any(a.name != app_name for a in matches):  # named by label or in other case: read again
+        config.integration_users = {**declared_users, **{a.name: [user] for a in matches}}
+        source = read_sources(options, config)
+        matches = [a for a in source.apps if _app_key(a.name, [a.get("label")]) & wanted]
+    names = sorted({a.name for a in source.apps})
     declare(source.apps, config, {a.name: flows for a in matches})
     if user:
         for app in matches:

@@ -332,3 +332,9 @@ def test_readme_walkthrough_is_current(tmp_path):
     apply_seed_fix(project / "sample_configs")
     after = run_cli(*shlex.split(command)[1:], cwd=project)
     assert _days(after.stdout.rstrip("\n")) == _days(_readme_block(command, 1))
+
+
+def test_app_named_by_its_label_with_a_user(snapshot):
+    result = preflight("integration app", "jwt-bearer", [str(snapshot)],
+                       user="claims.integration@northwind.example.com")
+    assert result.app == "Integration_App" and lines(result)["user-covered"] == "fail"
