@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -355,8 +356,9 @@ def preflight(
     if output_format not in ("text", "json"):
         raise _usage_error(f"--format takes text or json, not {output_format!r}")
     org = orgcli.org_target(target_org, None, None, None, None, None, api_version=api_version)
-    result = run_preflight(app_name, flow, sources or ([] if org else ["."]), org=org, user=user,
-                           config_path=config)
+    with _catalogue_errors():
+        result = run_preflight(app_name, flow, sources or ([] if org else ["."]), org=org, user=user,
+                               config_path=config)
     _print_result(result, output_format, render_text)
 
 
@@ -380,8 +382,19 @@ def explain(
     if (sources or target_org) and not app_name:
         raise _usage_error("a source (PATH, SNAPSHOT or --target-org) is only used with --app APP")
     org = orgcli.org_target(target_org, None, None, None, None, None, api_version=api_version)
-    result = run_explain(error, app_name, sources or ([] if org else ["."]), org=org, config_path=config)
+    with _catalogue_errors():
+        result = run_explain(error, app_name, sources or ([] if org else ["."]), org=org, config_path=config)
     _print_result(result, output_format, render_text)
+
+
+@contextlib.contextmanager
+def _catalogue_errors():
+    from auditor.explain import CatalogueError
+
+    try:
+        yield
+    except CatalogueError as error:
+        raise _usage_error(f"the error catalogue is invalid: {error}") from None
 
 
 def _print_result(result, output_format: str, render_text) -> None:

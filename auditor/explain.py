@@ -54,7 +54,7 @@ def normalize(text: str) -> str:
 
 def parse_error(raw: str) -> tuple[str | None, str | None]:
     """(error, error_description) from a JSON body (optionally after an HTTP status such as `400`),
-    `error: description`, a bare description, or a bare error code."""
+    an authorize redirect's query string, `error: description`, a bare description, or a bare code."""
     text = raw.strip()
     start = text.find("{")
     if start >= 0:
@@ -69,6 +69,13 @@ def parse_error(raw: str) -> tuple[str | None, str | None]:
             description = body.get("error_description") or body.get("message")
             return (str(code).strip() if code else None,
                     str(description).strip() if description else None)
+    if re.search(r"(^|[?&#])error=", text):  # an authorize redirect: ?error=…&error_description=…
+        from urllib.parse import parse_qs
+
+        query = parse_qs(re.split(r"[?#]", text, maxsplit=1)[-1])
+        code, description = query.get("error", [None])[0], query.get("error_description", [None])[0]
+        if code or description:
+            return code, description
     head, sep, tail = text.partition(":")
     if sep and re.fullmatch(r"\s*[A-Za-z][A-Za-z_]*\s*", head):
         return head.strip(), tail.strip() or None

@@ -113,6 +113,12 @@ def test_curly_apostrophes_and_trailing_detail_still_match():
     assert [e["id"] for e in echoed.entries] == ["audience-invalid"]
 
 
+def test_an_authorize_redirect_is_understood():
+    redirect = ("https://app.example.com/callback?error=OAUTH_APP_ACCESS_DENIED"
+                "&error_description=user+is+not+admin+approved+to+access+this+app")
+    assert [e["id"] for e in explain(redirect).entries] == ["app-access-denied"]
+
+
 def test_description_alone_can_match_two_codes():
     result = explain("user is not admin approved to access this app")
     assert {e["id"] for e in result.entries} == {"not-admin-approved", "app-access-denied"}
