@@ -480,6 +480,8 @@ def _verdict(result: Result, app: App) -> None:
         result.summary = f"{app.name} meets every prerequisite of {result.flow} that the source shows"
         if unknown_org:
             result.summary += f"; {len(unknown_org)} check(s) need org data"
+        if any(line.key == "retirement" and line.status == WARN for line in result.lines):
+            result.summary += "; the flow itself is retired on 2027-02-20"
 
 
 # ------------------------------------------------------------------------------------ output
