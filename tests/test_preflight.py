@@ -319,19 +319,22 @@ def _days(text: str) -> str:
     return re.sub(r"expires in \d+ days", "expires in N days", text)
 
 
+STALE = "README 'My bearer flow fails' shows outdated output: run the command and paste what it prints"
+
+
 def test_readme_walkthrough_is_current(tmp_path):
     explain_command = "ca-audit explain \"invalid_grant: user hasn't approved this consumer\" --app " \
                       f"{SEED} sample_configs"
     shown = _readme_block(explain_command)
-    assert run_cli(*shlex.split(explain_command)[1:]).stdout.rstrip("\n") == shown
+    assert run_cli(*shlex.split(explain_command)[1:]).stdout.rstrip("\n") == shown, STALE
     command = f"ca-audit preflight {SEED} --flow saml2-bearer sample_configs"
     before = run_cli(*shlex.split(command)[1:])
-    assert _days(before.stdout.rstrip("\n")) == _days(_readme_block(command))
+    assert _days(before.stdout.rstrip("\n")) == _days(_readme_block(command)), STALE
     project = tmp_path / "repo"
     shutil.copytree(SAMPLE, project / "sample_configs")
     apply_seed_fix(project / "sample_configs")
     after = run_cli(*shlex.split(command)[1:], cwd=project)
-    assert _days(after.stdout.rstrip("\n")) == _days(_readme_block(command, 1))
+    assert _days(after.stdout.rstrip("\n")) == _days(_readme_block(command, 1)), STALE
 
 
 def test_app_named_by_its_label_with_a_user(snapshot):
