@@ -9,7 +9,6 @@ from auditor.model import App, Location
 from auditor.sources.normalize import parse_bool
 from auditor.sources.xmldoc import Element
 
-
 _PLACEHOLDER = re.compile(
     r"\s*(\{+[^{}]*\}+|\$\{[^}]*\}|<[^>]*>|%[A-Za-z_]+%|your[_ -].*|change[_ -]?me|placeholder.*|x{3,}|\*{3,})?\s*",
     re.IGNORECASE,
