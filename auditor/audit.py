@@ -60,6 +60,9 @@ def prepare(options: AuditOptions) -> Setup:
 
 def read_sources(options: AuditOptions, config: Config | None = None) -> SourceResult:
     from auditor.sources.files import scan_paths
+
+    if options.org is None and not any(p.lower().endswith(".json") for p in options.paths):
+        return scan_paths(options.paths)  # the pre-commit path: no snapshot or org code loaded
     from auditor.sources.snapshot import read_with_org
 
     return read_with_org(options.paths, options.org, config, scan_paths)

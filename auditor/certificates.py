@@ -1,7 +1,9 @@
 """Facts about an app's signing certificate, for CA-05.
 
-`cryptography` costs ~60 ms to import, so it is imported only when an app has a certificate.
-A certificate that cannot be parsed is a fact (``parseable: False``), never a crash.
+`cryptography` costs ~30-60 ms to import, so it is imported only when a certificate has not
+been seen before: what it tells us about a certificate is cached by the certificate's hash
+(auditor.cache), and only the days to expiry are computed on each run. A certificate that
+cannot be parsed is a fact (``parseable: False``), never a crash.
 """
 
 from __future__ import annotations
@@ -9,9 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+
+from auditor import __version__, cache
 
 _PEM_BODY = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
 
@@ -72,16 +77,35 @@ def inspect_certificate(text: str, today: dt.datetime | None = None) -> Certific
     der = certificate_der(text)
     if der is None:
         return CertificateFacts(parseable=False)
+    key = f"cert-{__version__}-{hashlib.sha256(der).hexdigest()}"
+    parsed = cache.read(key)
+    if parsed is None:
+        parsed = _parse_der(der)
+        cache.write(key, parsed)
+    if not parsed.get("parseable"):
+        return CertificateFacts(parseable=False)
+    now = today or dt.datetime.now(dt.timezone.utc)
+    not_after = dt.datetime.fromisoformat(parsed["not_after"])
+    return CertificateFacts(
+        parseable=True,
+        expires_in_days=(not_after - now).days,
+        key_bits=parsed["key_bits"],
+        key_type=parsed["key_type"],
+        signature_hash=parsed["signature_hash"],
+    )
+
+
+def _parse_der(der: bytes) -> dict[str, object]:
+    """The date-independent facts of a DER certificate, as JSON-ready data."""
     from cryptography import x509
     from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed448, ed25519, rsa
 
     try:
         cert = x509.load_der_x509_certificate(der)
         not_after = cert.not_valid_after_utc
-    except ValueError:
-        return CertificateFacts(parseable=False)
-    now = today or dt.datetime.now(dt.timezone.utc)
-    key = cert.public_key()
+        key = cert.public_key()
+    except Exception:  # malformed DER, or a key type cryptography does not support
+        return {"parseable": False}
     key_types = {rsa.RSAPublicKey: "RSA", ec.EllipticCurvePublicKey: "EC", dsa.DSAPublicKey: "DSA",
                  ed25519.Ed25519PublicKey: "Ed25519", ed448.Ed448PublicKey: "Ed448"}
     key_type = next((name for cls, name in key_types.items() if isinstance(key, cls)), None)
@@ -89,10 +113,5 @@ def inspect_certificate(text: str, today: dt.datetime | None = None) -> Certific
         hash_name = cert.signature_hash_algorithm.name if cert.signature_hash_algorithm else None
     except Exception:  # unsupported algorithm OIDs raise here; the rest is still useful
         hash_name = None
-    return CertificateFacts(
-        parseable=True,
-        expires_in_days=(not_after - now).days,
-        key_bits=getattr(key, "key_size", None),
-        key_type=key_type,
-        signature_hash=hash_name,
-    )
+    return {"parseable": True, "not_after": not_after.isoformat(), "key_bits": getattr(key, "key_size", None),
+            "key_type": key_type, "signature_hash": hash_name}

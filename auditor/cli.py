@@ -157,14 +157,16 @@ def _changed_files(rev: str, paths: list[str]):
 
 def _ci_steps(report: Report, rev: str | None, changed, baseline: Path | None, write_to: Path | None) -> None:
     """Changed-only filtering, then baselines: write the current findings, report only new ones."""
-    from auditor import baseline as baselines
-
     if rev is not None and write_to is not None:
         raise _usage_error("--write-baseline records every finding; run it without --changed-since")
     if rev is not None:
         from auditor.changed import restrict
 
         restrict(report, changed, rev)
+    if write_to is None and baseline is None:
+        return
+    from auditor import baseline as baselines
+
     if write_to is not None:
         if report.input_errors:  # a baseline from an incomplete audit would hide nothing it should
             typer.echo(f"ca-audit: not writing {write_to}: some input could not be read", err=True)
