@@ -1,6 +1,5 @@
 """ca-audit command line. Thin: parse options, run the pipeline, render, choose the exit code."""
 
-from __future__ import annotations
 
 import contextlib
 import os

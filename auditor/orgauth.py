@@ -15,11 +15,8 @@ from __future__ import annotations
 import base64
 import json
 import os
-import shutil
-import subprocess
 import time
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 DEFAULT_API_VERSION = "66.0"  # Spring '26, pinned: simple-salesforce would default to 59.0
@@ -79,6 +76,8 @@ class OrgCredentials:
 
 # ---------------------------------------------------------------------------- sf CLI
 def from_sf_cli(alias: str, *, executable: str = "sf") -> OrgCredentials:
+    import shutil
+
     if shutil.which(executable) is None:
         raise AuthError(
             "--target-org needs the Salesforce CLI (`sf`), which is not on PATH; install it "
@@ -105,6 +104,8 @@ def from_sf_cli(alias: str, *, executable: str = "sf") -> OrgCredentials:
 
 
 def _run_sf(command: list[str], alias: str) -> dict:
+    import subprocess  # org code only; this module is imported for its defaults on every run
+
     shown = " ".join(command[:-1])
     try:
         completed = subprocess.run(command, capture_output=True, text=True, timeout=SF_CLI_TIMEOUT,
@@ -133,6 +134,8 @@ def _run_sf(command: list[str], alias: str) -> dict:
 
 # ---------------------------------------------------------------------------- access token
 def from_access_token(instance_url: str, access_token: str) -> OrgCredentials:
+    from urllib.parse import urlsplit
+
     parts = urlsplit(instance_url)
     if parts.scheme != "https" or not parts.hostname:
         raise AuthError(f"--instance-url must be an https:// URL, got {instance_url!r}")
@@ -145,6 +148,8 @@ def from_access_token(instance_url: str, access_token: str) -> OrgCredentials:
 def jwt_audience(login_url: str) -> str:
     """`aud` must be the login host (login/test) or an Experience Cloud site URL; a My Domain token
     URL still takes login/test as audience (simple-salesforce PR #711)."""
+    from urllib.parse import urlsplit
+
     host = (urlsplit(login_url).hostname or "").lower()
     if host in ("login.salesforce.com", "test.salesforce.com"):
         return f"https://{host}"

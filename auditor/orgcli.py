@@ -4,7 +4,6 @@ Kept apart from cli.py so that the command module stays thin; nothing here impor
 simple-salesforce until an org is actually read.
 """
 
-from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
