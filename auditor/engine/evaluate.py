@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
-from auditor.engine.conditions import holds
+from auditor.engine.conditions import compile_condition, holds
 from auditor.engine.config import Config, Waiver
 from auditor.engine.rule import Rule
 from auditor.engine.templating import render
@@ -44,10 +44,12 @@ def severity_for(rule: Rule, app: App) -> Severity:
 
 def run_rules(rules: Iterable[Rule], apps: Iterable[App], config: Config) -> list[Check]:
     active = [r for r in rules if r.id not in config.disabled_rules]
+    # The same test as `applies`, compiled once per rule: this loop runs rules × apps times.
+    selectors = [(rule, compile_condition(rule.when) if rule.when else None) for rule in active]
     checks = []
     for app in apps:
-        for rule in active:
-            if not applies(rule, app):
+        for rule, selects in selectors:
+            if app.kind not in rule.applies_to or (selects is not None and not selects(app.values)):
                 continue
             finding = evaluate_rule(rule, app)
             if finding is not None and rule.id in config.severity_overrides:
