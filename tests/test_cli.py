@@ -117,3 +117,13 @@ def test_rules_test_fails_on_a_wrong_fixture(tmp_path: Path):
     done = run_cli("rules", "test", str(tmp_path))
     assert done.returncode == 1
     assert "FAIL X-1 tests[0] (pass)" in done.stdout
+
+
+def test_installed_script_finds_the_rule_pack_from_another_folder(tmp_path: Path):
+    from auditor.engine.loader import builtin_rules_dir, rule_files
+
+    done = run_cli("rules", "validate", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"{len(rule_files(builtin_rules_dir()))} rules valid"
+    scanned = run_cli("scan", str(SAMPLE), "--format", "json", cwd=tmp_path)
+    assert json.loads(scanned.stdout)["summary"]["apps"] == 11
