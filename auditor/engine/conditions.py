@@ -88,24 +88,22 @@ _TESTS = {
 }
 
 
-def fields_named(condition: dict[str, Any] | None) -> list[str]:
-    """Every field a condition reads, in order (for explanations and docs)."""
+def leaves(condition: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The `field:` tests inside a condition, in order, however deeply nested."""
     if not condition:
         return []
     for key in ("all", "any"):
         if key in condition:
-            return [f for c in condition[key] for f in fields_named(c)]
+            return [leaf for c in condition[key] for leaf in leaves(c)]
     if "not" in condition:
-        return fields_named(condition["not"])
-    return [condition["field"]]
+        return leaves(condition["not"])
+    return [condition]
+
+
+def fields_named(condition: dict[str, Any] | None) -> list[str]:
+    """Every field a condition reads, in order (for explanations and docs)."""
+    return [leaf["field"] for leaf in leaves(condition)]
 
 
 def patterns_in(condition: dict[str, Any] | None) -> list[str]:
-    if not condition:
-        return []
-    for key in ("all", "any"):
-        if key in condition:
-            return [p for c in condition[key] for p in patterns_in(c)]
-    if "not" in condition:
-        return patterns_in(condition["not"])
-    return [condition["matches"]] if "matches" in condition else []
+    return [leaf["matches"] for leaf in leaves(condition) if "matches" in leaf]

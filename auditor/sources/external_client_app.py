@@ -107,16 +107,34 @@ def _build(name: str, found: dict[str, tuple[str, Element]]) -> App:
     return app
 
 
+# Global settings hold secrets and "must not be added to source control" (S5), so their absence
+# is normal: flags keep Salesforce's defaults, nothing is committed, and the certificate is
+# unknown rather than absent (CA-04 must not guess).
+_WITHOUT_GLOBAL_SETTINGS = {
+    **{field_name: default for field_name, default in _GLOBAL_FLAGS.values()},
+    "oauth.callback_urls": [],
+    "oauth.has_certificate": None,
+    "oauth.consumer_key_in_source": False,
+    "oauth.consumer_secret_in_source": False,
+}
+# Permitted Users, IP and refresh policies are unknown without the policies file; rules that
+# need them stay quiet rather than guess.
+_WITHOUT_POLICIES = {
+    "oauth.permitted_users": None,
+    "policy.ip_relaxation": None,
+    "policy.session_level": None,
+    "oauth.client_credentials.user": None,
+    **eca_refresh_policy(None, None, None),
+    "assignments.profiles": [],
+    "assignments.permission_sets": [],
+    "policy.incomplete": False,
+    "policy.in_source": False,
+}
+
+
 def _map_global(app: App, part: tuple[str, Element] | None) -> None:
     if part is None:
-        # Global settings hold secrets and "must not be added to source control" (S5), so their
-        # absence is normal: flags keep Salesforce's defaults and the certificate is unknown.
-        for field_name, default in _GLOBAL_FLAGS.values():
-            app.set(field_name, default)
-        app.set("oauth.callback_urls", [])
-        app.set("oauth.has_certificate", None)  # unknown, not absent: CA-04 must not guess
-        app.set("oauth.consumer_key_in_source", False)
-        app.set("oauth.consumer_secret_in_source", False)
+        app.values.update(_copy_lists(_WITHOUT_GLOBAL_SETTINGS))
         app.notes.append("no global OAuth settings file (.ecaGlblOauth): certificate and flow switches unknown")
         return
     path, root = part
@@ -126,6 +144,11 @@ def _map_global(app: App, part: tuple[str, Element] | None) -> None:
     fields.certificate(root.find("certificate"), root)
     fields.secrets_present(root)
     fields.flags(root, _GLOBAL_FLAGS)
+
+
+def _copy_lists(defaults: dict[str, object]) -> dict[str, object]:
+    """Each app gets its own lists: later stages (declare, org data) may extend them."""
+    return {name: list(value) if isinstance(value, list) else value for name, value in defaults.items()}
 
 
 def _map_settings(app: App, part: tuple[str, Element] | None) -> None:
@@ -140,17 +163,7 @@ def _map_settings(app: App, part: tuple[str, Element] | None) -> None:
 
 def _map_policies(app: App, part: tuple[str, Element] | None) -> None:
     if part is None:
-        # Permitted Users, IP and refresh policies are unknown without the policies file; rules
-        # that need them stay quiet rather than guess.
-        for field_name in ("oauth.permitted_users", "policy.ip_relaxation", "policy.session_level",
-                           "oauth.client_credentials.user"):
-            app.set(field_name, None)
-        for field_name, value in eca_refresh_policy(None, None, None).items():
-            app.set(field_name, value)
-        app.set("assignments.profiles", [])
-        app.set("assignments.permission_sets", [])
-        app.set("policy.incomplete", False)
-        app.set("policy.in_source", False)
+        app.values.update(_copy_lists(_WITHOUT_POLICIES))
         app.notes.append("no OAuth policies file (.ecaOauthPlcy): Permitted Users and policies unknown")
         return
     path, root = part
