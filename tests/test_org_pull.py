@@ -237,3 +237,14 @@ def test_profile_grant_covers_a_user_without_a_profile_assignment_row(monkeypatc
         assert app.get("org.uncovered_integration_users") == []
     finally:
         fake.stop()
+
+
+def test_a_soap_answer_with_a_doctype_is_refused_not_expanded(fake_org):
+    bomb = ('<?xml version="1.0"?><!DOCTYPE e [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;">]>'
+            '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>'
+            "<x>&b;</x></soapenv:Body></soapenv:Envelope>")
+    fake_org.inject("POST", r"/services/Soap/m/", 200, bomb, body_regex="listMetadata", times=None)
+    snap = pull_fake(fake_org, attempts=1)
+    refused = [e for e in snap["errors"] if "DOCTYPE" in e["message"]]
+    assert refused, snap["errors"]
+    assert "aaaaaaaaaa" not in json.dumps(snap)

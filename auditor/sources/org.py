@@ -44,6 +44,7 @@ from simple_salesforce.exceptions import (
 from auditor import __version__
 from auditor.orgauth import DEFAULT_API_VERSION, OrgCredentials
 from auditor.sources.snapshot import METADATA_TYPES, SNAPSHOT_FORMAT, SNAPSHOT_VERSION
+from auditor.sources.xmldoc import XmlError, etree_from_bytes
 
 MD_NS = "http://soap.sforce.com/2006/04/metadata"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -323,7 +324,9 @@ class _Puller:
                 headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'},
             )
             try:
-                root = ET.fromstring(response.content)
+                root = etree_from_bytes(response.content)
+            except XmlError as refused:
+                raise ValueError(f"the Metadata API answer was refused: {refused.message}") from None
             except ET.ParseError:
                 if response.status_code >= 500:
                     raise SoapFault(f"HTTP{response.status_code}", f"HTTP {response.status_code} without a SOAP "

@@ -105,3 +105,16 @@ def _not_utf8(data: bytes) -> bool:
     except UnicodeDecodeError:
         return True
     return False
+
+
+def etree_from_bytes(data: bytes):
+    """xml.etree for responses (SOAP), with the same refusal of DTDs as `parse`.
+
+    The C ElementTree parser does not expose expat's declaration handlers, so a document is
+    refused when it contains a DOCTYPE at all; a value can only carry that text escaped.
+    """
+    import xml.etree.ElementTree as ET
+
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+        raise XmlError("a DOCTYPE or entity declaration is not allowed (DTDs and entities are refused)")
+    return ET.fromstring(data)
