@@ -255,10 +255,3 @@ class Report:
         if self.input_errors:
             return 2
         return 1 if self.failing_findings else 0
-
-
-def mask_consumer_key(key: str | None) -> str | None:
-    """Consumer keys are identifiers, not secrets, but we still only show their start."""
-    if not key:
-        return key
-    return key[:6] + "…"
