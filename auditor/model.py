@@ -140,6 +140,7 @@ class App:
     name: str
     path: str  # the app's main metadata file, relative to the scan root
     root: str = "."  # the scan root (or org) the app was found under, as the user named it
+    origin: str = "files"  # "org" for an app read from an org or a snapshot of one
     values: dict[str, Any] = _field(default_factory=dict)
     locations: dict[str, Location] = _field(default_factory=dict)
     notes: list[str] = _field(default_factory=list)  # what the source could not know
@@ -191,6 +192,8 @@ class Finding:
     field: str | None = None  # the model field the rule points at; part of the identity
     title: str = ""
     waived_by: dict[str, Any] | None = None  # the waiver entry that silenced it, if any
+    origin: str = "files"  # "org" when the app was read from an org: the same rule on the repository
+    # copy and on the org copy are two findings
     notes: list[str] = _field(default_factory=list)
 
     @property
@@ -198,7 +201,8 @@ class Finding:
         """Semantic identity: survives reformatting, reordering and moving the project."""
         import hashlib  # here, not at the top: ~4 ms of start-up that only findings need
 
-        identity = "\x1f".join((self.rule_id, self.kind, self.app, self.field or ""))
+        parts = (self.rule_id, self.kind, self.app, self.field or "")
+        identity = "\x1f".join(parts + (("org",) if self.origin == "org" else ()))
         return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
     @property
@@ -215,6 +219,7 @@ class Finding:
             "fix": self.fix,
             "location": self.location.as_dict(),
             "fingerprint": self.fingerprint,
+            "origin": self.origin,
         }
         if self.waived_by is not None:
             data["waived"] = self.waived_by

@@ -127,3 +127,11 @@ def test_installed_script_finds_the_rule_pack_from_another_folder(tmp_path: Path
     assert done.stdout.strip() == f"{len(rule_files(builtin_rules_dir()))} rules valid"
     scanned = run_cli("scan", str(SAMPLE), "--format", "json", cwd=tmp_path)
     assert json.loads(scanned.stdout)["summary"]["apps"] == 11
+
+
+def test_repository_and_org_copies_of_an_app_are_distinct_findings():
+    code, report = run_json("scan", str(SAMPLE), str(SAMPLE / "org.snapshot.json"))
+    assert code == 1
+    ca01 = [f for f in report["findings"] if f["rule_id"] == "CA-01" and f["app"] == "SAML_Bearer_Integration"]
+    assert sorted(f["origin"] for f in ca01) == ["files", "org"]
+    assert len({f["fingerprint"] for f in ca01}) == 2

@@ -32,6 +32,7 @@ def evaluate_rule(rule: Rule, app: App) -> Finding | None:
         field=rule.location,
         title=rule.title,
         notes=list(app.notes),
+        origin=app.origin,
     )
 
 

@@ -42,26 +42,27 @@ def render(report: Report, color: bool = False) -> str:
 
 
 def _findings_by_app(report: Report, style: _Style) -> list[str]:
-    by_app: dict[tuple[str, str], list[Finding]] = defaultdict(list)
+    by_app: dict[tuple[str, str, str], list[Finding]] = defaultdict(list)
     for finding in report.findings:
-        by_app[(finding.app, finding.kind)].append(finding)
+        by_app[(finding.app, finding.kind, finding.origin)].append(finding)
     id_width = max((len(f.rule_id) for f in report.findings), default=5)
     lines: list[str] = []
-    for (app, kind), findings in sorted(by_app.items(), key=_worst_first):
+    for (app, kind, origin), findings in sorted(by_app.items(), key=_worst_first):
         findings.sort(key=lambda f: (f.waived, -f.severity, f.rule_id))
         count = sum(not f.waived for f in findings)
         noun = "finding" if count == 1 else "findings"
-        lines.append(style(_BOLD, app) + style(_DIM, f"  ({_KIND_NAMES.get(kind, kind)}, {count} {noun})"))
+        where = ", in the org" if origin == "org" else ""
+        lines.append(style(_BOLD, app) + style(_DIM, f"  ({_KIND_NAMES.get(kind, kind)}{where}, {count} {noun})"))
         for finding in findings:
             lines += _finding_lines(finding, id_width, style)
         lines.append("")
     return lines
 
 
-def _worst_first(item: tuple[tuple[str, str], list[Finding]]) -> tuple[int, str]:
-    (app, _kind), findings = item
+def _worst_first(item: tuple[tuple[str, str, str], list[Finding]]) -> tuple[int, str, str]:
+    (app, _kind, origin), findings = item
     active = [f.severity for f in findings if not f.waived]
-    return (-(max(active) if active else -1), app)
+    return (-(max(active) if active else -1), app, origin)
 
 
 def _finding_lines(finding: Finding, id_width: int, style: _Style) -> list[str]:

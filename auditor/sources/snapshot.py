@@ -162,6 +162,7 @@ def apps_from_snapshot(data: dict[str, Any], *, origin: str,
             result.apps.append(app)
     users = integration_users or {}
     for app in result.apps:
+        app.origin = "org"
         declared = list(users.get(app.name, []))
         index.resolve_users(app, declared)
         missing = [u for u in declared if u.lower() not in index.users_read]
