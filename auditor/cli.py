@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from auditor import __version__, orgcli
+from auditor.formats import FORMATS
 from auditor.model import FLOW_NAMES, SEVERITY_WORDS, Report, Severity
 
 app = typer.Typer(
@@ -68,8 +69,6 @@ def _ids(values: list[str]) -> set[str]:
 
 def _outputs(values: list[str], main_format: str) -> list[tuple[str, Path]]:
     """`--output PATH` writes the main format; `--output FORMAT=PATH` writes another format."""
-    from auditor.formats import FORMATS
-
     outputs = []
     for value in values:
         name, sep, path = value.partition("=")
@@ -85,13 +84,16 @@ def _outputs(values: list[str], main_format: str) -> list[tuple[str, Path]]:
 @app.command()
 def scan(
     paths: Annotated[list[str] | None, typer.Argument(help="Files or folders to audit (default: .)")] = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="table, json, …")] = "table",
+    output_format: Annotated[str, typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}.")] = "table",
     output: Annotated[
         list[str] | None,
         typer.Option("--output", "-o", help="Write the report to PATH, or FORMAT=PATH for another format "
                      "(repeatable)."),
     ] = None,
-    fail_on: Annotated[str | None, typer.Option(help="Lowest severity that fails the run.")] = None,
+    fail_on: Annotated[
+        str | None, typer.Option(help=f"Lowest severity that fails the run: {', '.join(SEVERITY_WORDS)} "
+                                 "(default from .ca-audit.yaml, else high).")
+    ] = None,
     config: Annotated[Path | None, typer.Option(help="Config file (default: .ca-audit.yaml found upward).")] = None,
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule folder (repeatable).")] = None,
     only: Annotated[list[str] | None, typer.Option(help="Run only these rule ids (comma-separated).")] = None,
@@ -119,7 +121,6 @@ def scan(
 ) -> None:
     """Audit connected apps and external client apps in metadata files, org snapshots or a live org."""
     from auditor.audit import AuditOptions, audit
-    from auditor.formats import FORMATS
 
     if output_format not in FORMATS:
         raise _usage_error(f"unknown format {output_format!r}; choose from {', '.join(FORMATS)}")
@@ -347,8 +348,9 @@ def preflight(
     target_org: orgcli.TargetOrg = None,
     api_version: orgcli.ApiVersion = orgcli.DEFAULT_API_VERSION,
 ) -> None:
-    """Say before the call whether a token request for APP with FLOW will work; exit 0 ready, 1 will fail,
-    2 unknown or bad input."""
+    """Say before the call whether a token request for APP with FLOW will work.
+
+    Exit 0 ready, 1 will fail, 2 unknown or bad input."""
     from auditor.preflight import PREFLIGHT_FLOWS, render_text
     from auditor.preflight import preflight as run_preflight
 
