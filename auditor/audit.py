@@ -79,6 +79,9 @@ def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:
     findings = [check.finding for check in checks if check.finding is not None]
     findings.sort(key=lambda f: (-f.severity, f.app, f.rule_id))
     messages = apply_waivers(findings, setup.config.waivers, options.today or dt.date.today())
+    if not source.apps and not source.errors:
+        where = ", ".join(options.paths) or "the org"
+        messages.insert(0, f"no Connected App or External Client App metadata found in {where}")
     return Report(
         apps=source.apps,
         findings=findings,

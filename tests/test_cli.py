@@ -135,3 +135,9 @@ def test_repository_and_org_copies_of_an_app_are_distinct_findings():
     ca01 = [f for f in report["findings"] if f["rule_id"] == "CA-01" and f["app"] == "SAML_Bearer_Integration"]
     assert sorted(f["origin"] for f in ca01) == ["files", "org"]
     assert len({f["fingerprint"] for f in ca01}) == 2
+
+
+def test_a_folder_without_apps_passes_but_says_so(tmp_path: Path):
+    code, report = run_json("scan", str(tmp_path))
+    assert code == 0 and report["summary"]["apps"] == 0
+    assert report["messages"] == [f"no Connected App or External Client App metadata found in {tmp_path}"]
