@@ -21,7 +21,7 @@ def render(template: str, values: dict[str, Any]) -> str:
 
 def _show(value: Any) -> str:
     if value is None:
-        return "unknown"
+        return "not set"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
