@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,14 +68,22 @@ def read_files(paths: list[tuple[Path, str]]) -> tuple[list[DataFile], list[Data
     return files, errors
 
 
-def load_validated(files: list[DataFile], schema_name: str) -> tuple[list[Any], list[DataError]]:
+def load_validated(files: list[DataFile], schema_name: str,
+                   check: Callable[[Any], list[str]] | None = None) -> tuple[list[Any], list[DataError]]:
     """Parse and validate every file. Documents come back aligned with `files` (None where the
-    YAML itself did not parse), so callers can keep checking the files that did validate."""
+    YAML itself did not parse), so callers can keep checking the files that did validate.
+
+    `check` adds what a schema cannot say (a regex compiles, say); its problems are errors too,
+    and only a set of files with no error at all is cached."""
     key = _cache_key(files, schema_name)
     cached = cache.read(key)
     if cached is not None:
         return cached, []
     documents, errors = _parse_and_validate(files, schema_name)
+    invalid = {e.path for e in errors}
+    for file, document in zip(files, documents, strict=True):
+        if check is not None and document is not None and file.shown not in invalid:
+            errors.extend(DataError(file.shown, None, problem) for problem in check(document))
     if not errors:
         cache.write(key, documents)
     return documents, errors

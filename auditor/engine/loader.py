@@ -36,22 +36,19 @@ def load_rules(directories: list[Path]) -> tuple[list[Rule], list[DataError]]:
         paths.extend((file, shown_path(file)) for file in rule_files(directory))
     files, read_errors = read_files(paths)
     errors.extend(read_errors)
-    documents, schema_errors = load_validated(files, RULE_SCHEMA)
-    errors.extend(schema_errors)
-    invalid = {e.path for e in schema_errors}
+    documents, load_errors = load_validated(files, RULE_SCHEMA, check=semantic_problems)
+    errors.extend(load_errors)
+    invalid = {e.path for e in load_errors}
     rules: list[Rule] = []
     seen: dict[str, str] = {}
     for file, document in zip(files, documents, strict=True):
         if document is None or file.shown in invalid:
             continue
-        problems = semantic_problems(document)
-        errors.extend(DataError(file.shown, None, problem) for problem in problems)
         if document["id"] in seen:
             errors.append(DataError(file.shown, None, f"rule id {document['id']} is already defined in "
                                     f"{seen[document['id']]}"))
         seen.setdefault(document["id"], file.shown)
-        if not problems:
-            rules.append(build_rule(document, file.shown))
+        rules.append(build_rule(document, file.shown))
     return (rules if not errors else []), errors
 
 
