@@ -41,3 +41,13 @@ def time_command(command: list[str], runs: int, env: dict | None = None, expect_
         if done.returncode not in allowed:
             raise SystemExit(f"{' '.join(command)} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
     return statistics.median(times)
+
+
+def time_side_by_side(commands: list[list[str]], runs: int, env: dict | None = None) -> list[float]:
+    """Median wall time of each command, running them in turn (a, b, a, b, …) so that a noisy
+    machine slows every command alike instead of skewing the ratio."""
+    samples: list[list[float]] = [[] for _ in commands]
+    for _ in range(runs):
+        for index, command in enumerate(commands):
+            samples[index].append(time_command(command, 1, env))
+    return [statistics.median(times) for times in samples]

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import REPO, ca_audit, time_command  # noqa: E402
+from _common import REPO, ca_audit, time_command, time_side_by_side  # noqa: E402
 
 SAMPLE_FILE = REPO / "sample_configs" / "force-app" / "main" / "default" / "connectedApps"
 
@@ -36,8 +36,7 @@ def main() -> None:
         env = {"CA_AUDIT_CACHE_DIR": cache}
         command = [*ca_audit(), "scan", str(target), "--format", "json"]
         time_command(command, 1, env)  # fills the rule cache and writes bytecode, as any first run does
-        baseline = time_command([sys.executable, "-c", "import typer"], args.runs)
-        audit = time_command(command, args.runs, env)
+        baseline, audit = time_side_by_side([[sys.executable, "-c", "import typer"], command], args.runs, env)
     print(f"file: {target.relative_to(REPO)}")
     print(f"python -c 'import typer':          {baseline * 1000:.1f} ms")
     print(f"ca-audit scan <one file> --format json: {audit * 1000:.1f} ms")
