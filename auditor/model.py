@@ -69,6 +69,10 @@ FIELDS: dict[str, str] = {
     "flows": "array",
     "flows_declared": "array",
     "integration_users": "array",
+    # org-wide OAuth settings from a committed OauthOidc.settings file; null when none was scanned
+    "org_settings.pkce_required": "boolean",
+    "org_settings.username_password_blocked": "boolean",
+    "org_settings.user_agent_blocked": "boolean",
     # live-org fields (issue 3) go below this line
     "org.installed": "boolean",  # in the org (ConnectedApplication row or listed ECA); false: tokens only
     "org.metadata_read": "boolean",  # readMetadata returned the app (false for installed/managed apps)

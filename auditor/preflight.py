@@ -132,7 +132,14 @@ USERNAME_PASSWORD = (
     Item("retirement", "The username-password flow is still available",
          passed="retired for connected apps on 2027-02-20 (no extensions): migrate to client credentials or JWT "
                 "bearer before then"),
-    Item("org-allows", "The org allows OAuth username-password flows", org="setting"),
+    Item("org-allows", "The org allows OAuth username-password flows",
+         passed="not blocked by the project's OauthOidc settings", org="setting",
+         require={"field": "org_settings.username_password_blocked", "equals": False},
+         failed="the project's OauthOidc settings block OAuth username-password flows (blockOAuthUnPwFlow)",
+         error="grant-type-not-supported",
+         fix="Move the integration to client credentials or JWT bearer (the flow is retired on 2027-02-20); "
+             "turning the flow back on (Setup → OAuth and OpenID Connect Settings → Allow OAuth Username-Password "
+             "Flows) undoes a recommended hardening."),
     Item("user-active", "The user exists in the org and is active", org="users",
          passed="{org.integration_users}: found and active",
          require=_USERS_ACTIVE, error="user-inactive",
@@ -378,9 +385,10 @@ def _has_org(values: dict[str, Any]) -> bool:
 
 
 def _org_unknown(item: Item, values: dict[str, Any]) -> str:
-    if item.org == "setting":
-        return ("unknown — needs org data: ca-audit does not read OauthOidcSettings yet; check Setup → OAuth and "
-                "OpenID Connect Settings → Allow OAuth Username-Password Flows")
+    if item.org == "setting" and values.get("org_settings.username_password_blocked") is None:
+        return ("unknown — the org's OauthOidc settings are not in the scanned project "
+                "(settings/OauthOidc.settings-meta.xml); check Setup → OAuth and OpenID Connect Settings → Allow "
+                "OAuth Username-Password Flows")
     if item.org == "users":
         users = values.get("org.integration_users")
         if users is None:

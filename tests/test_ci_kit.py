@@ -116,8 +116,11 @@ def test_hook_files_pattern_matches_every_metadata_suffix():
     for hook in HOOKS:
         pattern = re.compile(hook["files"])
         for suffix in METADATA_SUFFIXES:
-            name = f"force-app/main/default/x/My_App{suffix}"
+            # ".connectedApp" style suffixes follow an app name; the settings file has a fixed name.
+            name = f"force-app/main/default/x/My_App{suffix}" if suffix.startswith(".") else \
+                f"force-app/main/default/settings/{suffix}"
             assert pattern.search(name) and pattern.search(name.upper()), (hook["id"], suffix)
+        assert not pattern.search("force-app/main/default/settings/Account.settings-meta.xml")
         assert pattern.search(".ca-audit.yaml")
         assert not pattern.search("force-app/main/default/classes/Foo.cls-meta.xml")
         assert hook["language"] == "python" and hook["pass_filenames"] is False

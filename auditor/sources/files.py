@@ -12,11 +12,11 @@ import os
 from pathlib import Path
 
 from auditor.model import InputError
-from auditor.sources import SourceResult
+from auditor.sources import SourceResult, org_settings
 from auditor.sources.external_client_app import ECA_SUFFIXES
 from auditor.sources.metadata import CONNECTED_APP_SUFFIXES, apps_from_documents
 
-METADATA_SUFFIXES = CONNECTED_APP_SUFFIXES + tuple(ECA_SUFFIXES)
+METADATA_SUFFIXES = CONNECTED_APP_SUFFIXES + tuple(ECA_SUFFIXES) + org_settings.SUFFIXES
 SKIPPED_DIRS = {".git", "node_modules", ".sfdx", ".sf", "__pycache__", ".venv"}
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from auditor.model import CONNECTED_APP, App, InputError
-from auditor.sources import SourceResult, external_client_app
+from auditor.sources import SourceResult, external_client_app, org_settings
 from auditor.sources.fieldwriter import FieldWriter
 from auditor.sources.normalize import (
     canonical_scopes,
@@ -39,6 +39,7 @@ def apps_from_documents(documents: Iterable[tuple[str, bytes]]) -> SourceResult:
     """Map (relative path, XML bytes) pairs of ConnectedApp and ECA documents to Apps."""
     result = SourceResult()
     eca_parts: list[tuple[str, Element]] = []
+    settings: list[tuple[str, Element]] = []
     for path, data in documents:
         try:
             root = parse(data)
@@ -49,12 +50,15 @@ def apps_from_documents(documents: Iterable[tuple[str, bytes]]) -> SourceResult:
             result.apps.append(connected_app(root, path))
         elif root.tag in external_client_app.PART_TYPES:
             eca_parts.append((path, root))
+        elif root.tag == org_settings.ROOT:
+            settings.append((path, root))
         else:
-            expected = "ConnectedApp or an External Client App part"
+            expected = "ConnectedApp, an External Client App part or OauthOidcSettings"
             result.errors.append(
                 InputError(path, root.line, f"unexpected root element <{root.tag}>; expected {expected}")
             )
     result.extend(external_client_app.join(eca_parts))
+    org_settings.apply(result.apps, settings)
     return result
 
 
