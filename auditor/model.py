@@ -131,6 +131,12 @@ class Location(NamedTuple):
     end_line: int | None = None
     end_column: int | None = None
 
+    @classmethod
+    def at(cls, path: str, line: int | None, column: int | None) -> Location:
+        """A start position, built without the generated __new__ (three times faster; sources
+        make one per field of every app)."""
+        return tuple.__new__(cls, (path, line, column, None, None))
+
     def as_dict(self) -> dict[str, Any]:
         return {"path": self.path, "line": self.line, "column": self.column}
 

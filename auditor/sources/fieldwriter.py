@@ -28,7 +28,7 @@ class FieldWriter:
     def loc(self, element: Element | None) -> Location | None:
         if element is None:
             return None
-        return Location(self.path, element.line, element.column)
+        return Location.at(self.path, element.line, element.column)
 
     def at(self, field_name: str, element: Element) -> None:
         self.app.locations[field_name] = self.loc(element)
