@@ -78,3 +78,10 @@ def test_colour_only_on_a_terminal_and_never_with_no_color():
     env["TERM"] = "xterm"
     assert "\033[" in _run_on_terminal("scan", str(SAMPLE), env=env)
     assert "\033[" not in _run_on_terminal("scan", str(SAMPLE), env=dict(env, NO_COLOR="1"))
+
+
+def test_a_file_inside_a_scanned_folder_is_audited_once():
+    app_file = SAMPLE / "force-app" / "main" / "default" / "connectedApps" / "Integration_App.connectedApp-meta.xml"
+    _code, report = run_json("scan", str(SAMPLE), str(app_file), str(SAMPLE))
+    assert [a["name"] for a in report["apps"]].count("Integration_App") == 1
+    assert report["summary"]["apps"] == 11

@@ -26,9 +26,23 @@ def is_metadata_file(name: str) -> bool:
 
 def scan_paths(paths: list[str]) -> SourceResult:
     result = SourceResult()
-    for raw in paths:
+    for raw in without_overlaps(paths):
         result.extend(scan_path(raw))
     return result
+
+
+def without_overlaps(paths: list[str]) -> list[str]:
+    """Drop a path named twice, or inside a folder also named, so no app is audited twice."""
+    resolved = [(raw, Path(raw).resolve()) for raw in paths]
+    folders = [path for _raw, path in resolved if path.is_dir()]
+    kept, seen = [], set()
+    for raw, path in resolved:
+        inside = any(folder != path and folder in path.parents for folder in folders)
+        if path in seen or inside:
+            continue
+        seen.add(path)
+        kept.append(raw)
+    return kept
 
 
 def scan_path(raw: str) -> SourceResult:
