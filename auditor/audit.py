@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor.engine.config import Config, find_config, load_config
-from auditor.engine.datafile import DataError
+from auditor.engine.datafile import DataError, shown_path
 from auditor.engine.evaluate import apply_waivers, run_rules
 from auditor.engine.loader import builtin_rules_dir, load_rules
 from auditor.engine.rule import Rule
@@ -51,9 +51,13 @@ def prepare(options: AuditOptions) -> Setup:
     rules, rule_errors = load_rules([builtin_rules_dir(), *config.rule_dirs, *options.extra_rule_dirs])
     errors = [InputError(e.path, e.line, e.message) for e in config_errors + rule_errors]
     known = {rule.id for rule in rules}
-    for rule_id in sorted((options.only | options.skip) - known):
-        if rules:
+    if rules:  # with a pack that failed to load every id would look unknown
+        for rule_id in sorted((options.only | options.skip) - known):
             errors.append(InputError("--only/--skip", None, f"unknown rule id {rule_id}"))
+        # A misspelt id under `rules:` would silently leave the rule on (or at its severity).
+        configured = config.disabled_rules | set(config.severity_overrides)
+        for rule_id in sorted(configured - known):
+            errors.append(InputError(shown_path(config.path), None, f"at rules.{rule_id}: no loaded rule has this id"))
     selected = [r for r in rules if (not options.only or r.id in options.only) and r.id not in options.skip]
     return Setup(config, selected, errors)
 

@@ -121,3 +121,11 @@ def test_invalid_yaml_config_names_the_line(tmp_path: Path):
     assert code == 2
     assert report["input_errors"][0]["message"].startswith("invalid YAML")
     assert report["input_errors"][0]["line"] is not None
+
+
+def test_config_naming_an_unknown_rule_is_an_error(tmp_path: Path):
+    config = tmp_path / ".ca-audit.yaml"
+    config.write_text("rules:\n  CA-99: off\n  CA-14: {severity: low}\n")
+    code, report = run_json("scan", str(SAMPLE), "--config", str(config))
+    assert code == 2
+    assert [e["message"] for e in report["input_errors"]] == ["at rules.CA-99: no loaded rule has this id"]
