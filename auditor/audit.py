@@ -83,6 +83,7 @@ def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:
     findings = [check.finding for check in checks if check.finding is not None]
     findings.sort(key=lambda f: (-f.severity, f.app, f.rule_id))
     messages = apply_waivers(findings, setup.config.waivers, options.today or dt.date.today())
+    messages += undeclared_apps(setup.config, source.apps, options.paths)
     if not source.apps and not source.errors:
         where = ", ".join(options.paths) or "the org"
         messages.insert(0, f"no Connected App or External Client App metadata found in {where}")
@@ -105,3 +106,13 @@ def declare(apps: list[App], config: Config, cli_flows: dict[str, list[str]]) ->
         app.set("flows_declared", list(dict.fromkeys(declared)))
         app.set("flows", list(dict.fromkeys(infer_flows(app.values) + declared)))
         app.set("integration_users", list(config.integration_users.get(app.name, [])))
+
+
+def undeclared_apps(config: Config, apps: list[App], paths: list[str]) -> list[str]:
+    """Config `apps:` entries that match no scanned app: most likely a misspelt name, which would
+    silently drop the declared flows. Only said when whole folders were scanned."""
+    if not config.app_flows or not paths or not all(Path(p).is_dir() for p in paths):
+        return []
+    names = {app.name for app in apps}
+    return [f"{config.path.name if config.path else 'config'}: apps.{name} matches no scanned app; its flows "
+            "and integration users are not applied" for name in sorted(set(config.app_flows) - names)]

@@ -129,3 +129,13 @@ def test_config_naming_an_unknown_rule_is_an_error(tmp_path: Path):
     code, report = run_json("scan", str(SAMPLE), "--config", str(config))
     assert code == 2
     assert [e["message"] for e in report["input_errors"]] == ["at rules.CA-99: no loaded rule has this id"]
+
+
+def test_config_app_that_matches_nothing_is_noted(tmp_path: Path):
+    project = tmp_path / "project"
+    shutil.copytree(SAMPLE, project, ignore=shutil.ignore_patterns("org.snapshot.json"))
+    config = project / ".ca-audit.yaml"
+    config.write_text(config.read_text().replace("SAML_Bearer_Integration:", "SAML_Bearer_Integratoin:", 1))
+    _code, report = run_json("scan", str(project))
+    assert (".ca-audit.yaml: apps.SAML_Bearer_Integratoin matches no scanned app; its flows and integration "
+            "users are not applied") in report["messages"]
