@@ -48,7 +48,8 @@ def test_json_output_follows_the_contract(tmp_path: Path):
     assert report["tool"] == {"name": "ca-audit", "version": __version__}
     assert set(report) >= {"tool", "summary", "apps", "findings", "input_errors"}
     assert report["apps"] == [{"name": "Copado_DX", "kind": "connected_app",
-                               "path": "force-app/main/default/connectedApps/Copado_DX.connectedApp-meta.xml"}]
+                               "path": "force-app/main/default/connectedApps/Copado_DX.connectedApp-meta.xml",
+                               "origin": "files", "notes": []}]
     summary = report["summary"]
     assert summary["apps"] == 1 and summary["input_errors"] == 0
     assert summary["findings"] == len(report["findings"]) == sum(summary["by_severity"].values())

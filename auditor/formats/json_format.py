@@ -23,7 +23,8 @@ def as_data(report: Report) -> dict:
             "fail_on": str(report.fail_on),
             "exit_code": report.exit_code(),
         },
-        "apps": [{"name": a.name, "kind": a.kind, "path": a.path} for a in report.apps],
+        "apps": [{"name": a.name, "kind": a.kind, "path": a.path, "origin": a.origin, "notes": list(a.notes)}
+                 for a in report.apps],
         "findings": [f.as_dict() for f in report.findings],
         "input_errors": [e.as_dict() for e in report.input_errors],
         "messages": list(report.messages),
