@@ -32,7 +32,7 @@ def test_package_directories_limit_what_is_scanned(tmp_path: Path):
 
 def test_a_broken_sfdx_project_file_is_reported_and_the_tree_still_scanned(tmp_path: Path):
     _place(tmp_path / "src", "App.connectedApp")
-    (tmp_path / "sfdx-project.json").write_text('{"packageDirectories": [\n  {"path": "force-app",\n}')
+    (tmp_path / "sfdx-project.json").write_text('{"packageDirectories": [\n  {"path": "force-app"},\n  {"path": }\n]}')
     code, report = run_json("scan", str(tmp_path))
     assert code == 2
     assert report["input_errors"][0]["path"] == "sfdx-project.json"
