@@ -39,5 +39,20 @@ def write(key: str, value: Any) -> None:
         temporary = directory / f"{key}.{os.getpid()}.tmp"
         temporary.write_text(json.dumps(value), encoding="utf-8")
         temporary.replace(directory / f"{key}.json")
+        _prune(directory)
     except OSError:
         pass  # a read-only home is fine: the work is simply done again next time
+
+
+MAX_ENTRIES = 256  # rule packs, configs and certificates; every edit of a rule file adds one
+
+
+def _prune(directory: Path) -> None:
+    """Keep the cache from growing without bound: drop the least recently written entries.
+    Only runs on a miss (a write), so hits stay a single file read."""
+    entries = list(directory.glob("*.json"))
+    if len(entries) <= MAX_ENTRIES:
+        return
+    entries.sort(key=lambda entry: entry.stat().st_mtime)
+    for stale in entries[: len(entries) - MAX_ENTRIES]:
+        stale.unlink(missing_ok=True)
