@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from auditor.engine.config import Config, find_config, load_config
-from auditor.engine.datafile import DataError, shown_path
+from auditor.engine.datafile import DataError
 from auditor.engine.evaluate import apply_waivers, run_rules
 from auditor.engine.loader import builtin_rules_dir, load_rules
 from auditor.engine.rule import Rule
-from auditor.model import App, InputError, Report, Severity
+from auditor.model import App, InputError, Report, Severity, display_path
 from auditor.sources import SourceResult
 from auditor.sources.normalize import infer_flows
 
@@ -57,7 +57,8 @@ def prepare(options: AuditOptions) -> Setup:
         # A misspelt id under `rules:` would silently leave the rule on (or at its severity).
         configured = config.disabled_rules | set(config.severity_overrides)
         for rule_id in sorted(configured - known):
-            errors.append(InputError(shown_path(config.path), None, f"at rules.{rule_id}: no loaded rule has this id"))
+            message = f"at rules.{rule_id}: no loaded rule has this id"
+            errors.append(InputError(display_path(config.path), None, message))
     selected = [r for r in rules if (not options.only or r.id in options.only) and r.id not in options.skip]
     return Setup(config, selected, errors)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +33,11 @@ def load_catalogue() -> list[dict[str, Any]]:
     """The validated error catalogue (validated once per content, cached like the rule pack)."""
     global _catalogue
     if _catalogue is None:
-        from auditor.engine.datafile import DataFile, load_validated
+        from auditor.engine.datafile import PACKAGE_DIR, load_validated, read_files
 
-        resource = resources.files("auditor").joinpath("data", "errors.yaml")
-        text = resource.read_text(encoding="utf-8")
-        documents, errors = load_validated([DataFile(Path(str(resource)), "auditor/data/errors.yaml", text)],
-                                           CATALOGUE_SCHEMA)
+        files, errors = read_files([(PACKAGE_DIR / "data" / "errors.yaml", "auditor/data/errors.yaml")])
+        documents, load_errors = load_validated(files, CATALOGUE_SCHEMA) if files else ([], [])
+        errors += load_errors
         if errors:
             raise CatalogueError("; ".join(f"{e.path}:{e.line}: {e.message}" for e in errors))
         _catalogue = documents[0]["errors"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from dataclasses import field as _field
+from pathlib import Path
 from typing import Any, NamedTuple
 
 CONNECTED_APP = "connected_app"
@@ -119,6 +120,15 @@ class Severity(enum.IntEnum):
 
 
 SEVERITY_WORDS = tuple(str(s) for s in sorted(Severity, reverse=True))
+
+
+def display_path(path: Path, root: Path | None = None) -> str:
+    """A path as messages and Locations show it: relative to `root` (default the working folder)
+    with forward slashes when inside it, else as given."""
+    try:
+        return path.resolve().relative_to((root or Path.cwd()).resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 class Location(NamedTuple):

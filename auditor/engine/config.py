@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.engine.datafile import DataError, load_validated, read_files, shown_path
-from auditor.model import Severity
+from auditor.engine.datafile import DataError, load_validated, read_files
+from auditor.model import Severity, display_path
 
 CONFIG_NAMES = (".ca-audit.yaml", ".ca-audit.yml")
 CONFIG_SCHEMA = "config.schema.json"
@@ -61,7 +61,7 @@ def find_config(start: Path) -> Path | None:
 def load_config(path: Path | None) -> tuple[Config, list[DataError]]:
     if path is None:
         return Config(), []
-    files, errors = read_files([(path, shown_path(path))])
+    files, errors = read_files([(path, display_path(path))])
     if errors:
         return Config(path=path), errors
     documents, errors = load_validated(files, CONFIG_SCHEMA)

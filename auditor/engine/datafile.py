@@ -19,8 +19,10 @@ from typing import Any
 from auditor import __version__, cache
 from auditor.model import FIELDS
 
-# Inside the package in every install; read directly (importlib.resources costs ~3 ms to import).
-_SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+# The package folder in every install (wheel or editable); package data is read from it directly
+# (importlib.resources costs ~3 ms to import).
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+_SCHEMAS = PACKAGE_DIR / "schemas"
 
 
 @dataclass(frozen=True)
@@ -35,14 +37,6 @@ class DataFile:
     path: Path
     shown: str  # how the path is printed in messages
     text: str
-
-
-def shown_path(path: Path) -> str:
-    """Relative to the working folder when inside it, as people typed it."""
-    try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def schema_text(name: str) -> str:

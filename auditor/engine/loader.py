@@ -8,10 +8,10 @@ from typing import Any
 
 import auditor
 from auditor.engine.conditions import patterns_in
-from auditor.engine.datafile import DataError, load_validated, read_files, shown_path
+from auditor.engine.datafile import DataError, load_validated, read_files
 from auditor.engine.rule import Rule
 from auditor.engine.templating import placeholders
-from auditor.model import APP_KINDS, FIELDS, Severity
+from auditor.model import APP_KINDS, FIELDS, Severity, display_path
 
 RULE_SCHEMA = "rule.schema.json"
 
@@ -33,7 +33,7 @@ def load_rules(directories: list[Path]) -> tuple[list[Rule], list[DataError]]:
         if not directory.is_dir():
             errors.append(DataError(str(directory), None, "rule folder not found"))
             continue
-        paths.extend((file, shown_path(file)) for file in rule_files(directory))
+        paths.extend((file, display_path(file)) for file in rule_files(directory))
     files, read_errors = read_files(paths)
     errors.extend(read_errors)
     documents, load_errors = load_validated(files, RULE_SCHEMA, check=semantic_problems)

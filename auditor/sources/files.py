@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-from auditor.model import InputError
+from auditor.model import InputError, display_path
 from auditor.sources import SourceResult, org_settings
 from auditor.sources.external_client_app import ECA_SUFFIXES
 from auditor.sources.metadata import CONNECTED_APP_SUFFIXES, apps_from_documents
@@ -53,7 +53,7 @@ def scan_path(raw: str) -> SourceResult:
         documents, read_errors = _read_all(files)
     elif path.is_file():
         root = "."
-        shown = display_path(path, Path.cwd())
+        shown = display_path(path)
         if not is_metadata_file(path.name):
             message = "not a ConnectedApp or External Client App metadata file (expected a name ending in " \
                       ".connectedApp-meta.xml, .connectedApp, .eca-meta.xml, .ecaGlblOauth-meta.xml, …)"
@@ -121,10 +121,3 @@ def _read_all(files: list[tuple[str, str]]) -> tuple[list[tuple[str, bytes]], li
             errors.append(InputError(shown, None, f"cannot read the file: {error.strerror or error}"))
     return documents, errors
 
-
-def display_path(path: Path, root: Path) -> str:
-    """Relative to the scan root with forward slashes, as the JSON contract requires."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return path.as_posix()
