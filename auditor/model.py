@@ -16,6 +16,14 @@ from typing import Any, NamedTuple
 CONNECTED_APP = "connected_app"
 EXTERNAL_CLIENT_APP = "external_client_app"
 APP_KINDS = (CONNECTED_APP, EXTERNAL_CLIENT_APP)
+KIND_WORDS = {CONNECTED_APP: "connected app", EXTERNAL_CLIENT_APP: "external client app"}
+KIND_ABBREVIATIONS = {CONNECTED_APP: "CA", EXTERNAL_CLIENT_APP: "ECA"}
+
+
+def short_kind(kind: str) -> str:
+    """CA or ECA, for narrow columns."""
+    return KIND_ABBREVIATIONS.get(kind, kind)
+
 
 FLOW_NAMES = (
     "jwt-bearer",
@@ -29,6 +37,7 @@ FLOW_NAMES = (
     "refresh-token",
 )
 BEARER_FLOWS = ("jwt-bearer", "saml2-bearer")
+PREFLIGHT_FLOWS = ("jwt-bearer", "saml2-bearer", "client-credentials", "username-password")
 
 # Every field a rule may name, with its JSON type. The rule schema is generated from this,
 # so a misspelt field in a rule is a load error rather than a silently false condition.

@@ -24,8 +24,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from auditor.orgauth import from_access_token  # noqa: E402
-from auditor.sources.org import PullSettings, pull  # noqa: E402
+from auditor.sources.org.auth import from_access_token  # noqa: E402
+from auditor.sources.org.pull import PullSettings, pull  # noqa: E402
 from tests.fakeorg.sample import many_apps_org  # noqa: E402
 from tests.fakeorg.server import FakeSalesforce  # noqa: E402
 

@@ -61,8 +61,8 @@ def add_waiver(project: Path, rule: str, app: str, **extra: str) -> None:
 
 
 def scan(*paths: Path, fail_on: str | None = None, today: dt.date | None = None):
-    from auditor.audit import AuditOptions, audit
     from auditor.model import Severity
+    from auditor.pipeline import AuditOptions, audit
 
     options = AuditOptions(
         paths=[str(p) for p in paths],

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor import baseline
-from auditor.audit import AuditOptions, audit
+from auditor.gate import baseline
+from auditor.pipeline import AuditOptions, audit
 from tests.ci_support import reformat
 from tests.conftest import corpus_file, run_cli
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from auditor.changed import ChangedError, changed_files
+from auditor.gate.changed import ChangedError, changed_files
 from tests.conftest import corpus_file, run_cli
 
 ECA_PROJECT = "Transition-Trails__TT_Salesforce_Devops"

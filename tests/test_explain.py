@@ -9,8 +9,9 @@ import re
 
 import pytest
 
+from auditor.catalogue import load_catalogue
+from auditor.diagnose.explain import DOES_NOT_HOLD, HOLDS, NOT_CHECKABLE, UNKNOWN, explain, parse_error
 from auditor.engine.loader import builtin_rules_dir, load_rules
-from auditor.explain import DOES_NOT_HOLD, HOLDS, NOT_CHECKABLE, UNKNOWN, explain, load_catalogue, parse_error
 from tests.conftest import SAMPLE, run_cli
 
 CATALOGUE = load_catalogue()
@@ -75,7 +76,7 @@ def _known_description(span: str) -> bool:
 
 
 def test_the_catalogue_is_validated_by_its_schema(tmp_path):
-    from auditor.engine.datafile import DataFile, load_validated
+    from auditor.datafile import DataFile, load_validated
 
     bad = "errors:\n  - id: Bad Id\n    error: invalid_grant\n    error_description: []\n"
     _, errors = load_validated([DataFile(tmp_path / "errors.yaml", "errors.yaml", bad)], "errors.schema.json")

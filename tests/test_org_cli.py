@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from auditor.orgauth import from_access_token
-from auditor.sources.org import PullSettings, pull
+from auditor.sources.org.auth import from_access_token
+from auditor.sources.org.pull import PullSettings, pull
 from tests.conftest import SAMPLE, run_cli
 from tests.fakeorg.fixtures import fake_org_fixture, invoke, project_fixture, sf_cli_fixture  # noqa: F401
 from tests.fakeorg.server import UNKNOWN_EXCEPTION
@@ -78,7 +78,7 @@ def test_installed_app_is_audited_on_what_is_known(fake_org, project):
     _, report, _ = scan_json(*token_args(fake_org), "--format", "json", cwd=project)
     partner = [f for f in report["findings"] if f["app"] == "psync__Partner_Sync"]
     assert partner == []  # used recently, admin-approved with a profile: nothing to report
-    from auditor.sources.snapshot import apps_from_snapshot
+    from auditor.sources.org.convert import apps_from_snapshot
 
     snap = pull(from_access_token(fake_org.url, fake_org.token), PullSettings())
     app = next(a for a in apps_from_snapshot(snap, origin="org").apps if a.name == "psync__Partner_Sync")
@@ -231,7 +231,7 @@ def test_unreadable_app_exits_2_and_the_others_are_audited(fake_org, project):
     assert ("CA-33", "SAML_Bearer_Integration") in org_findings(report)
     # What is known from SOQL is still audited, and says why the rest is missing.
     assert ("CA-30", "Legacy_Reporting") in org_findings(report)
-    from auditor.sources.snapshot import apps_from_snapshot
+    from auditor.sources.org.convert import apps_from_snapshot
 
     snap = pull(from_access_token(fake_org.url, fake_org.token), PullSettings())
     app = next(a for a in apps_from_snapshot(snap, origin="org").apps if a.name == "Legacy_Reporting")

@@ -9,9 +9,11 @@ import re
 
 import pytest
 
-from auditor.orgauth import from_access_token
-from auditor.sources.org import OrgReadError, PullSettings, make_session, pull
-from auditor.sources.snapshot import apps_from_snapshot, dumps
+from auditor.sources.org.auth import from_access_token
+from auditor.sources.org.client import OrgReadError, make_session
+from auditor.sources.org.convert import apps_from_snapshot
+from auditor.sources.org.pull import PullSettings, pull
+from auditor.sources.snapshot import dumps
 from tests.fakeorg.fixtures import fake_org_fixture, trust  # noqa: F401 - the fake_org fixture
 from tests.fakeorg.sample import INTEGRATION_USERS, many_apps_org
 from tests.fakeorg.server import INVALID_SESSION, REQUEST_LIMIT, SERVER_UNAVAILABLE, UNKNOWN_EXCEPTION, FakeSalesforce

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import json
 
-from auditor.orgauth import from_access_token
-from auditor.sources.org import PullSettings, pull
+from auditor.sources.org.auth import from_access_token
+from auditor.sources.org.pull import PullSettings, pull
 from tests.conftest import REPO, SAMPLE, run_cli
 from tests.fakeorg.fixtures import fake_org_fixture  # noqa: F401 - the fake_org fixture
 from tests.fakeorg.make_snapshot import SAMPLE_INSTANCE_URL

@@ -6,7 +6,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-from auditor.preflight import READY, WILL_FAIL, preflight
+from auditor.diagnose.preflight import READY, WILL_FAIL, preflight
 from auditor.sources.files import scan_paths
 from tests.conftest import SAMPLE, run_json
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from auditor.audit import AuditOptions, audit
+from auditor.diagnose.preflight import READY, UNKNOWN, WILL_FAIL, preflight
 from auditor.engine.loader import builtin_rules_dir, load_rules
-from auditor.model import Severity
-from auditor.orgauth import from_access_token
-from auditor.preflight import PREFLIGHT_FLOWS, READY, UNKNOWN, WILL_FAIL, preflight
-from auditor.sources.org import PullSettings, pull
+from auditor.model import PREFLIGHT_FLOWS, Severity
+from auditor.pipeline import AuditOptions, audit
+from auditor.sources.org.auth import from_access_token
+from auditor.sources.org.pull import PullSettings, pull
 from auditor.sources.snapshot import write
 from tests.conftest import SAMPLE, run_cli
 from tests.fakeorg.fixtures import fake_org_fixture, invoke, sf_cli_fixture  # noqa: F401 - pytest fixtures

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auditor.engine.loader import builtin_rules_dir, load_rules
-from auditor.rulesdoc import render_rules
+from auditor.engine.rulesdoc import render_rules
 from tests.conftest import REPO, run_cli
 
 

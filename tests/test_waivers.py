@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from auditor.audit import AuditOptions, audit
 from auditor.formats import render
+from auditor.pipeline import AuditOptions, audit
 from tests.ci_support import assert_valid_sarif
 from tests.conftest import corpus_file, run_cli
 

@@ -6,8 +6,8 @@ import datetime as dt
 from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
+from auditor.config import Config, Waiver
 from auditor.engine.conditions import compile_condition, holds
-from auditor.engine.config import Config, Waiver
 from auditor.engine.rule import Rule
 from auditor.engine.templating import render
 from auditor.model import App, Check, Finding, Severity

@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import auditor
+from auditor.datafile import load_validated, read_files
 from auditor.engine.conditions import patterns_in
-from auditor.engine.datafile import DataError, load_validated, read_files
 from auditor.engine.rule import Rule
 from auditor.engine.templating import placeholders
-from auditor.model import APP_KINDS, FIELDS, Severity, display_path
+from auditor.model import APP_KINDS, FIELDS, InputError, Severity, display_path
 
 RULE_SCHEMA = "rule.schema.json"
 
@@ -26,12 +26,12 @@ def rule_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
 
 
-def load_rules(directories: list[Path]) -> tuple[list[Rule], list[DataError]]:
+def load_rules(directories: list[Path]) -> tuple[list[Rule], list[InputError]]:
     paths: list[tuple[Path, str]] = []
-    errors: list[DataError] = []
+    errors: list[InputError] = []
     for directory in directories:
         if not directory.is_dir():
-            errors.append(DataError(str(directory), None, "rule folder not found"))
+            errors.append(InputError(str(directory), None, "rule folder not found"))
             continue
         paths.extend((file, display_path(file)) for file in rule_files(directory))
     files, read_errors = read_files(paths)
@@ -45,7 +45,7 @@ def load_rules(directories: list[Path]) -> tuple[list[Rule], list[DataError]]:
         if document is None or file.shown in invalid:
             continue
         if document["id"] in seen:
-            errors.append(DataError(file.shown, None, f"rule id {document['id']} is already defined in "
+            errors.append(InputError(file.shown, None, f"rule id {document['id']} is already defined in "
                                     f"{seen[document['id']]}"))
         seen.setdefault(document["id"], file.shown)
         rules.append(build_rule(document, file.shown))

@@ -1,11 +1,23 @@
 """Where apps come from. Each source returns a SourceResult and never raises on bad input:
-problems become InputErrors (path, line, message) so the rest of the input is still audited."""
+problems become InputErrors (path, line, message) so the rest of the input is still audited.
+
+`read_inputs` is the one place that picks the sources for a run: metadata files and folders,
+`.json` org snapshots, and a live org. It reads each once; `org_apps` converts what the org
+sources gave into Apps, and can be called again with other integration users without reading
+anything twice.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from auditor.model import App, InputError
+
+if TYPE_CHECKING:
+    from auditor.sources.org import OrgTarget
 
 
 @dataclass
@@ -16,3 +28,58 @@ class SourceResult:
     def extend(self, other: SourceResult) -> None:
         self.apps.extend(other.apps)
         self.errors.extend(other.errors)
+
+
+@dataclass
+class OrgData:
+    """One org's raw data — a snapshot file or a live pull — before conversion to Apps."""
+
+    origin: str  # how messages name it: the snapshot path, or the org
+    data: dict[str, Any] | None  # None when it could not be read
+    errors: list[InputError] = field(default_factory=list)
+
+
+@dataclass
+class Inputs:
+    """Everything a run read, once."""
+
+    repository: SourceResult
+    orgs: list[OrgData] = field(default_factory=list)
+
+
+def read_inputs(paths: list[str], org: OrgTarget | None = None, users_to_read: list[str] | None = None) -> Inputs:
+    """Files and folders, `.json` snapshots, and a live org when `org` is set (logging in and pulling
+    the users in `users_to_read` too)."""
+    from auditor.sources.files import scan_paths
+
+    if org is None and not any(p.lower().endswith(".json") for p in paths):
+        return Inputs(scan_paths(paths))  # the pre-commit path: no snapshot or org code loaded
+    from auditor.sources import snapshot
+
+    snapshots = [p for p in paths if snapshot.looks_like_snapshot(Path(p))]
+    others = [p for p in paths if p not in snapshots]
+    inputs = Inputs(scan_paths(others) if others else SourceResult())
+    for shown in snapshots:
+        data, errors = snapshot.load(Path(shown), shown)
+        inputs.orgs.append(OrgData(shown, data, errors))
+    if org is not None:
+        from auditor.sources.org import read_org
+
+        data, errors = read_org(org, sorted(users_to_read or []))
+        inputs.orgs.append(OrgData(org.shown, data, errors))
+    return inputs
+
+
+def org_apps(orgs: list[OrgData], integration_users: Mapping[str, list[str]]) -> SourceResult:
+    """The Apps of every org source, with `integration_users` (config `apps.*.integration_users`)
+    resolved against the org's users."""
+    result = SourceResult()
+    if not orgs:
+        return result
+    from auditor.sources.org.convert import apps_from_snapshot
+
+    for org in orgs:
+        result.errors.extend(org.errors)
+        if org.data is not None:
+            result.extend(apps_from_snapshot(org.data, origin=org.origin, integration_users=integration_users))
+    return result

@@ -16,6 +16,7 @@ from auditor.model import EXTERNAL_CLIENT_APP, App, InputError
 from auditor.sources import SourceResult
 from auditor.sources.fieldwriter import FieldWriter
 from auditor.sources.normalize import (
+    app_name_from_path,
     canonical_scopes,
     eca_ip_relaxation,
     eca_refresh_policy,
@@ -81,8 +82,6 @@ def _metadata_folder(path: str) -> str:
 
 def _app_name(path: str, root: Element) -> str | None:
     if root.tag == HEADER:
-        from auditor.sources.metadata import app_name_from_path
-
         return app_name_from_path(path, [s for s, kind in ECA_SUFFIXES.items() if kind == HEADER])
     element = root.find("externalClientApplication")
     return element.text.strip() if element is not None and element.text.strip() else None

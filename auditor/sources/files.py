@@ -13,8 +13,9 @@ from pathlib import Path
 
 from auditor.model import InputError, display_path
 from auditor.sources import SourceResult, org_settings
+from auditor.sources.connected_app import CONNECTED_APP_SUFFIXES
+from auditor.sources.documents import apps_from_documents
 from auditor.sources.external_client_app import ECA_SUFFIXES
-from auditor.sources.metadata import CONNECTED_APP_SUFFIXES, apps_from_documents
 
 METADATA_SUFFIXES = CONNECTED_APP_SUFFIXES + tuple(ECA_SUFFIXES) + org_settings.SUFFIXES
 SKIPPED_DIRS = {".git", "node_modules", ".sfdx", ".sf", "__pycache__", ".venv"}

@@ -4,6 +4,7 @@ so that rules are written once for both kinds (salesforce-facts.md §1.3, §2.3)
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 # ConnectedAppOauthAccessScope enum (Metadata WSDL v66), in its own spelling.
@@ -155,3 +156,12 @@ def infer_flows(values: dict[str, Any]) -> list[str]:
     if "RefreshToken" in (values.get("oauth.scopes") or []):
         flows.append("refresh-token")
     return flows
+
+
+def app_name_from_path(path: str, suffixes: Iterable[str]) -> str:
+    file_name = path.rsplit("/", 1)[-1]
+    lower = file_name.lower()
+    for suffix in suffixes:
+        if lower.endswith(suffix):
+            return file_name[: -len(suffix)]
+    return file_name.rsplit(".", 1)[0]

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.engine.datafile import DataError, load_validated, read_files
-from auditor.model import Severity, display_path
+from auditor.datafile import load_validated, read_files
+from auditor.model import InputError, Severity, display_path
 
 CONFIG_NAMES = (".ca-audit.yaml", ".ca-audit.yml")
 CONFIG_SCHEMA = "config.schema.json"
@@ -58,7 +58,7 @@ def find_config(start: Path) -> Path | None:
     return None
 
 
-def load_config(path: Path | None) -> tuple[Config, list[DataError]]:
+def load_config(path: Path | None) -> tuple[Config, list[InputError]]:
     if path is None:
         return Config(), []
     files, errors = read_files([(path, display_path(path))])

@@ -1,5 +1,5 @@
 """Read a live org into a snapshot: the raw data (Metadata API documents, SOQL rows) that
-`auditor.sources.snapshot.apps_from_snapshot` turns into Apps. A live scan and a snapshot scan
+`auditor.sources.org.convert.apps_from_snapshot` turns into Apps. A live scan and a snapshot scan
 therefore run the very same conversion and give the same findings.
 
 Imported only when an org option is used: simple-salesforce costs ~0.2 s to import.
@@ -12,11 +12,9 @@ What is read, with as few calls as the APIs allow:
   "Use Any API Client" / "Approve Uninstalled Connected Apps" permissions, and User +
   PermissionSetAssignment for the integration users (declared in config, and run-as users).
 
-Metadata SOAP calls are posted on our own requests session rather than through `sf.mdapi`: zeep
-builds its own session (so the CA bundle, timeouts and proxies we set are ignored — simple-salesforce
-#686), parses a 1.5 MB WSDL per client, and drops elements newer than its bundled WSDL. We keep
-the response XML as the standalone document a retrieve would give, so org apps are mapped by the
-same code as files.
+The Metadata API's records are kept as the standalone documents a retrieve would give, so org
+apps are mapped by the same code as files. Calls, retries and paging are the client's
+(`auditor.sources.org.client`).
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ import datetime as dt
 import os
 import sys
 import threading
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -34,30 +31,30 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import requests
-from simple_salesforce import Salesforce
-from simple_salesforce.exceptions import (
-    SalesforceError,
-    SalesforceExpiredSession,
-    SalesforceGeneralError,
-)
+from simple_salesforce.exceptions import SalesforceError
 
 from auditor import __version__
-from auditor.orgauth import DEFAULT_API_VERSION, OrgCredentials
+from auditor.sources.org.auth import DEFAULT_API_VERSION, OrgCredentials
+from auditor.sources.org.client import (
+    MD_NS,
+    Fatal,
+    OrgClient,
+    OrgReadError,
+    SoapFault,
+    Transient,
+    describe,
+    error_code,
+    make_session,
+    row_key,
+)
 from auditor.sources.snapshot import METADATA_TYPES, SNAPSHOT_FORMAT, SNAPSHOT_VERSION
-from auditor.sources.xmldoc import XmlError, etree_from_bytes
 
-MD_NS = "http://soap.sforce.com/2006/04/metadata"
-SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
 READ_BATCH = 10  # readMetadata's limit per call
 APP_TYPES = ("ConnectedApp", "ExternalClientApplication")  # what progress counts as apps
 LIST_GROUPS = (METADATA_TYPES[:3], METADATA_TYPES[3:])  # listMetadata takes up to 3 queries
 SECRET_ELEMENTS = ("consumerSecret", "consumerKey")  # never kept in a snapshot
-TRANSIENT_CODES = ("REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE")
-# OauthToken: query()/queryMore() return at most 2,500 rows (salesforce-facts.md §3.4); whether the
-# API then says done=true with a lower totalSize is not documented, so reaching the cap is unread.
-ROW_CAPS = {"OauthToken": 2500}
 USERS_PER_QUERY = 100  # SOQL goes out as GET: keep IN lists well under URL limits
 
 BASE_QUERIES = {
@@ -104,18 +101,6 @@ ASSIGNMENT_QUERY = (
 )
 
 
-class OrgReadError(Exception):
-    """The org could not be read at all (expired session, no access). Never contains a secret."""
-
-
-class _Fatal(Exception):
-    pass
-
-
-class _Transient(Exception):
-    pass
-
-
 @dataclass
 class PullSettings:
     api_version: str = DEFAULT_API_VERSION
@@ -129,17 +114,6 @@ class PullSettings:
     progress: bool | None = None  # None: when stderr is a terminal
 
 
-def make_session() -> requests.Session:
-    """One session for every call (REST, Metadata SOAP, token endpoint), honouring REQUESTS_CA_BUNDLE."""
-    session = requests.Session()
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=16, max_retries=0)
-    session.mount("https://", adapter)
-    return session
-
-
 def pull(credentials: OrgCredentials, settings: PullSettings | None = None,
          session: requests.Session | None = None) -> dict[str, Any]:
     """Read the org into a snapshot dict. Parts that could not be read are listed under "errors";
@@ -151,13 +125,11 @@ class _Puller:
     def __init__(self, credentials: OrgCredentials, settings: PullSettings, session: requests.Session):
         self.credentials = credentials
         self.settings = settings
-        self.session = session
-        self.sf = Salesforce(instance_url=credentials.instance_url, session_id=credentials.access_token,
-                             session=session, version=settings.api_version)
-        self.timeout = (settings.connect_timeout, settings.timeout)
+        self.client = OrgClient(credentials, session, api_version=settings.api_version,
+                                timeout=(settings.connect_timeout, settings.timeout), attempts=settings.attempts,
+                                backoff=settings.backoff)
         self.errors: list[dict[str, str]] = []
         self.notes: list[str] = []
-        self.fatal: str | None = None
         self.lock = threading.Lock()
         self.run_as_users: set[str] = set()  # client-credentials Run As users named in the records read
         self.read_done = 0
@@ -175,7 +147,7 @@ class _Puller:
         try:
             list_futures = [pool.submit(self._guard, f"listMetadata {', '.join(g)}", self._list, g)
                             for g in LIST_GROUPS]
-            soql_futures = {key: pool.submit(self._guard, f"SOQL {key}", self._query_all, q)
+            soql_futures = {key: pool.submit(self._guard, f"SOQL {key}", self.client.query_all, q)
                             for key, q in BASE_QUERIES.items()}
             soql_futures["BypassPermissions"] = pool.submit(self._guard, "SOQL PermissionSetAssignment "
                                                             "(Use Any API Client holders)", self._bypass_holders)
@@ -199,10 +171,10 @@ class _Puller:
             user_futures = []
             for start in range(0, len(users), USERS_PER_QUERY):
                 names = ", ".join(_quote(u) for u in users[start : start + USERS_PER_QUERY])
-                user_futures.append(("User", pool.submit(self._guard, "SOQL User", self._query_all,
+                user_futures.append(("User", pool.submit(self._guard, "SOQL User", self.client.query_all,
                                                          USER_QUERY.format(names=names))))
                 user_futures.append(("PermissionSetAssignment", pool.submit(
-                    self._guard, "SOQL PermissionSetAssignment", self._query_all,
+                    self._guard, "SOQL PermissionSetAssignment", self.client.query_all,
                     ASSIGNMENT_QUERY.format(names=names))))
             for key, future in soql_futures.items():
                 soql[key] = future.result() or []
@@ -231,78 +203,41 @@ class _Puller:
             "integration_users_read": users,
             "metadata": {t: {"listed": sorted(listed[t], key=lambda p: p["fullName"]), "records": records[t]}
                          for t in METADATA_TYPES},
-            "soql": {k: sorted(v, key=_row_key) for k, v in soql.items()},
+            "soql": {k: sorted(v, key=row_key) for k, v in soql.items()},
             "notes": self.notes,
             "errors": sorted(self.errors, key=lambda e: (e["what"], e["message"])),
         }
 
     def _raise_if_fatal(self) -> None:
-        if self.fatal:
-            raise OrgReadError(self.fatal)
+        if self.client.fatal:
+            raise OrgReadError(self.client.fatal)
 
     def _guard(self, what: str, fn: Callable, *args: Any) -> Any:
         """Run one unit of work; record its failure under `what` instead of losing the others."""
-        if self.fatal:
+        if self.client.fatal:
             return None
         try:
             return fn(*args)
-        except _Fatal as error:
+        except Fatal as error:
             with self.lock:
-                self.fatal = self.fatal or str(error)
-        except _Transient as error:
+                self.client.fatal = self.client.fatal or str(error)
+        except Transient as error:
             with self.lock:
                 self.errors.append({"what": what, "message": f"{error} (gave up after "
                                     f"{self.settings.attempts} attempts)"})
         except (SalesforceError, SoapFault, requests.RequestException, ValueError) as error:
             with self.lock:
-                self.errors.append({"what": what, "message": _describe(error)})
+                self.errors.append({"what": what, "message": describe(error)})
         return None
 
-    def _call(self, fn: Callable[[], Any]) -> Any:
-        """Bounded retries with exponential backoff on transient failures; an expired session is fatal."""
-        for attempt in range(1, self.settings.attempts + 1):
-            if self.fatal:
-                raise _Fatal(self.fatal)
-            try:
-                return fn()
-            except SalesforceExpiredSession:
-                raise _Fatal(_expired_message(self.credentials)) from None
-            except (SalesforceError, SoapFault, requests.RequestException, ValueError) as error:
-                if not _is_transient(error):
-                    raise
-                if attempt == self.settings.attempts:
-                    raise _Transient(_describe(error)) from None
-                time.sleep(self.settings.backoff * 2 ** (attempt - 1))
-        raise AssertionError("unreachable")
-
     # ------------------------------------------------------------------ SOQL
-    def _query_all(self, soql: str) -> list[dict[str, Any]]:
-        page = self._call(lambda: self.sf.query(soql, timeout=self.timeout))
-        rows = list(page.get("records", []))
-        total = page.get("totalSize", len(rows))
-        while not page.get("done", True):
-            next_url = page.get("nextRecordsUrl")
-            if not next_url:
-                raise ValueError(f"a query page said more records follow but gave no nextRecordsUrl "
-                                 f"({len(rows)} of {total} read)")
-            page = self._call(lambda url=next_url: self.sf.query_more(url, identifier_is_url=True,
-                                                                      timeout=self.timeout))
-            rows.extend(page.get("records", []))
-        if len(rows) < total:
-            raise ValueError(f"the query returned {len(rows)} of {total} records")
-        cap = next((n for obj, n in ROW_CAPS.items() if f" FROM {obj}" in soql), None)
-        if cap is not None and len(rows) >= cap:
-            raise ValueError(f"the query returned {len(rows)} records, the documented maximum for this object, "
-                             "so some may be missing")
-        return [_strip_attributes(r) for r in rows]
-
     def _bypass_holders(self) -> list[dict[str, Any]]:
         for fields in BYPASS_PERMISSIONS:
             soql = _BYPASS_FIELDS.format(fields=", ".join(fields), where=" OR ".join(f"{f} = true" for f in fields))
             try:
-                return self._query_all(soql)
+                return self.client.query_all(soql)
             except SalesforceError as error:
-                if _error_code(error) not in ("INVALID_FIELD", "MALFORMED_QUERY"):
+                if error_code(error) not in ("INVALID_FIELD", "MALFORMED_QUERY"):
                     raise
                 with self.lock:
                     self.notes.append(f"{fields[-1].split('.')[-1]} is not available in this org or API version; "
@@ -311,47 +246,9 @@ class _Puller:
         return []
 
     # ------------------------------------------------------------------ Metadata API
-    def _soap(self, operation: str) -> ET.Element:
-        envelope = (
-            f'<?xml version="1.0" encoding="utf-8"?><env:Envelope xmlns:env="{SOAP_NS}" xmlns="{MD_NS}">'
-            f"<env:Header><SessionHeader><sessionId>{escape(self.credentials.access_token)}</sessionId>"
-            f"</SessionHeader></env:Header><env:Body>{operation}</env:Body></env:Envelope>"
-        )
-
-        def post() -> ET.Element:
-            response = self.session.post(
-                self.sf.metadata_url, data=envelope.encode(), timeout=self.timeout,
-                headers={"Content-Type": "text/xml; charset=UTF-8", "SOAPAction": '""'},
-            )
-            try:
-                root = etree_from_bytes(response.content)
-            except XmlError as refused:
-                raise ValueError(f"the Metadata API answer was refused: {refused.message}") from None
-            except ET.ParseError:
-                if response.status_code >= 500:
-                    raise SoapFault(f"HTTP{response.status_code}", f"HTTP {response.status_code} without a SOAP "
-                                    "body", transient=True) from None
-                raise ValueError(f"the Metadata API answered HTTP {response.status_code} with a body that "
-                                 "is not XML (truncated?)") from None
-            fault = root.find(f".//{{{SOAP_NS}}}Fault")
-            if fault is not None:
-                code = (fault.findtext("faultcode") or "").split(":")[-1]
-                raise SoapFault(code, (fault.findtext("faultstring") or code).strip())
-            if response.status_code != 200:
-                raise SoapFault(f"HTTP{response.status_code}", f"HTTP {response.status_code}",
-                                transient=response.status_code >= 500)
-            return root
-
-        try:
-            return self._call(post)
-        except SoapFault as fault:
-            if fault.code == "INVALID_SESSION_ID":
-                raise _Fatal(_expired_message(self.credentials)) from None
-            raise
-
     def _list(self, types: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
         queries = "".join(f"<queries><type>{t}</type></queries>" for t in types)
-        root = self._soap(f"<listMetadata>{queries}<asOfVersion>{self.settings.api_version}</asOfVersion>"
+        root = self.client.soap(f"<listMetadata>{queries}<asOfVersion>{self.settings.api_version}</asOfVersion>"
                           "</listMetadata>")
         out: dict[str, list[dict[str, Any]]] = {t: [] for t in types}
         for result in root.iter(f"{{{MD_NS}}}result"):
@@ -372,9 +269,9 @@ class _Puller:
             for name in names:
                 try:
                     found.extend(self._read(type_name, [name]))
-                except (SoapFault, _Transient, requests.RequestException, ValueError) as error:
+                except (SoapFault, Transient, requests.RequestException, ValueError) as error:
                     with self.lock:
-                        self.errors.append({"what": f"readMetadata {type_name} {name}", "message": _describe(error)})
+                        self.errors.append({"what": f"readMetadata {type_name} {name}", "message": describe(error)})
         if type_name in APP_TYPES:
             with self.lock:
                 self.read_done += len(names)
@@ -385,7 +282,7 @@ class _Puller:
 
     def _read(self, type_name: str, names: list[str]) -> list[tuple[str, str, str | None]]:
         full_names = "".join(f"<fullNames>{escape(n)}</fullNames>" for n in names)
-        root = self._soap(f"<readMetadata><type>{type_name}</type>{full_names}</readMetadata>")
+        root = self.client.soap(f"<readMetadata><type>{type_name}</type>{full_names}</readMetadata>")
         result = root.find(f".//{{{MD_NS}}}readMetadataResponse/{{{MD_NS}}}result")
         records = list(result) if result is not None else []
         if len(records) != len(names):
@@ -401,13 +298,6 @@ class _Puller:
                     self.run_as_users.add(run_as)
             out.append((type_name, name, standalone_document(type_name, record)))
         return out
-
-
-class SoapFault(Exception):
-    def __init__(self, code: str, message: str, transient: bool | None = None):
-        super().__init__(message)
-        self.code = code
-        self.transient = code in TRANSIENT_CODES if transient is None else transient
 
 
 def standalone_document(type_name: str, record: ET.Element) -> str:
@@ -446,63 +336,3 @@ def _run_as_user(type_name: str, record: ET.Element) -> str | None:
 
 def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-def _strip_attributes(row: Any) -> Any:
-    if isinstance(row, dict):
-        return {k: _strip_attributes(v) for k, v in row.items() if k != "attributes"}
-    return row
-
-
-def _row_key(row: dict[str, Any]) -> str:
-    import json
-
-    return json.dumps(row, sort_keys=True, default=str)
-
-
-def _error_code(error: Exception) -> str | None:
-    content = getattr(error, "content", None)
-    if isinstance(content, list) and content and isinstance(content[0], dict):
-        return content[0].get("errorCode")
-    if isinstance(error, SoapFault):
-        return error.code
-    return None
-
-
-def _is_transient(error: Exception) -> bool:
-    if isinstance(error, SoapFault):
-        return error.transient
-    if isinstance(error, (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
-                          requests.exceptions.ContentDecodingError)):
-        return True
-    if isinstance(error, requests.exceptions.JSONDecodeError):
-        return True  # a body cut short does not parse: read it again
-    if isinstance(error, SalesforceGeneralError) and getattr(error, "status", 0) >= 500:
-        return True
-    return _error_code(error) in TRANSIENT_CODES
-
-
-def _describe(error: Exception) -> str:
-    if isinstance(error, SoapFault):
-        return f"Metadata API fault {error.code}: {error}"
-    if isinstance(error, SalesforceError):
-        code = _error_code(error)
-        content = getattr(error, "content", None)
-        message = content[0].get("message", "") if isinstance(content, list) and content and \
-            isinstance(content[0], dict) else str(content)[:200]
-        return f"HTTP {getattr(error, 'status', '?')} {code or ''}: {message.strip()}".replace("  ", " ")
-    if isinstance(error, requests.Timeout):
-        return "timed out"
-    if isinstance(error, requests.exceptions.SSLError):
-        return "TLS certificate verification failed (set REQUESTS_CA_BUNDLE to your CA bundle if a proxy " \
-               "re-signs traffic)"
-    if isinstance(error, requests.RequestException):
-        return f"connection failed ({type(error).__name__})"
-    return str(error)
-
-
-def _expired_message(credentials: OrgCredentials) -> str:
-    how = credentials.source
-    again = "log in again (sf org login web …) and rerun" if how.startswith("Salesforce CLI") \
-        else "get a fresh access token and rerun"
-    return f"the session for {credentials.target} is expired or invalid (INVALID_SESSION_ID); {again}"

@@ -1,4 +1,6 @@
-"""The core loop: config → rules → sources → declarations → rules over apps → Report.
+"""The one pipeline every command runs: config → rules → sources (read once) → declarations →
+rules over apps → waivers → Report. `audit` is the whole run (scan, CI); `audit_app` picks one app
+with flows declared for it (preflight, explain).
 
 Config and rule problems stop the run before anything is scanned: findings from a rule pack
 that did not load completely could not be trusted.
@@ -7,18 +9,21 @@ that did not load completely could not be trusted.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from auditor.engine.config import Config, find_config, load_config
-from auditor.engine.datafile import DataError
+from auditor.config import Config, find_config, load_config
 from auditor.engine.evaluate import apply_waivers, run_rules
 from auditor.engine.loader import builtin_rules_dir, load_rules
 from auditor.engine.rule import Rule
 from auditor.model import App, InputError, Report, Severity, display_path
-from auditor.sources import SourceResult
+from auditor.sources import Inputs, SourceResult, org_apps, read_inputs
 from auditor.sources.normalize import infer_flows
+
+if TYPE_CHECKING:
+    from auditor.sources.org import OrgTarget
 
 
 @dataclass
@@ -31,7 +36,7 @@ class AuditOptions:
     skip: set[str] = field(default_factory=set)
     declared_flows: dict[str, list[str]] = field(default_factory=dict)  # from --flow APP=FLOW
     today: dt.date | None = None  # injectable clock for waiver expiry
-    org: Any = None  # auditor.orgcli.OrgTarget: also audit a live org (issue 3)
+    org: OrgTarget | None = None  # also audit a live org
 
 
 @dataclass
@@ -47,9 +52,9 @@ def prepare(options: AuditOptions) -> Setup:
     config_path = options.config_path or find_config(Path(options.paths[0] if options.paths else "."))
     config, config_errors = load_config(config_path)
     if options.config_path and not options.config_path.is_file():
-        config_errors = [DataError(str(options.config_path), None, "config file not found")]
+        config_errors = [InputError(str(options.config_path), None, "config file not found")]
     rules, rule_errors = load_rules([builtin_rules_dir(), *config.rule_dirs, *options.extra_rule_dirs])
-    errors = [InputError(e.path, e.line, e.message) for e in config_errors + rule_errors]
+    errors = config_errors + rule_errors
     known = {rule.id for rule in rules}
     if rules:  # with a pack that failed to load every id would look unknown
         for rule_id in sorted((options.only | options.skip) - known):
@@ -63,14 +68,23 @@ def prepare(options: AuditOptions) -> Setup:
     return Setup(config, selected, errors)
 
 
-def read_sources(options: AuditOptions, config: Config | None = None) -> SourceResult:
-    from auditor.sources.files import scan_paths
+def read_sources(options: AuditOptions, config: Config, extra_users: list[str] | None = None) -> Inputs:
+    """Read every source once. The org pull reads the config's integration users (and `extra_users`)."""
+    wanted = {u for names in config.integration_users.values() for u in names} | set(extra_users or [])
+    return read_inputs(options.paths, options.org, sorted(wanted))
 
-    if options.org is None and not any(p.lower().endswith(".json") for p in options.paths):
-        return scan_paths(options.paths)  # the pre-commit path: no snapshot or org code loaded
-    from auditor.sources.snapshot import read_with_org
 
-    return read_with_org(options.paths, options.org, config, scan_paths)
+def apps_of(inputs: Inputs, integration_users: Mapping[str, list[str]]) -> SourceResult:
+    """Repository and org apps together; when both are there, each repository app is compared with
+    the org (CA-24, CA-32)."""
+    result = SourceResult(list(inputs.repository.apps), list(inputs.repository.errors))
+    from_org = org_apps(inputs.orgs, integration_users)
+    result.extend(from_org)
+    if inputs.repository.apps and from_org.apps:
+        from auditor.drift import compare
+
+        compare(inputs.repository.apps, from_org.apps)
+    return result
 
 
 def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:
@@ -78,7 +92,8 @@ def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:
     fail_on = options.fail_on if options.fail_on is not None else setup.config.fail_on
     if setup.errors:
         return Report(apps=[], findings=[], input_errors=setup.errors, fail_on=fail_on)
-    source = source if source is not None else read_sources(options, setup.config)
+    if source is None:
+        source = apps_of(read_sources(options, setup.config), setup.config.integration_users)
     declare(source.apps, setup.config, options.declared_flows)
     checks = run_rules(setup.rules, source.apps, setup.config)
     findings = [check.finding for check in checks if check.finding is not None]
@@ -117,3 +132,62 @@ def undeclared_apps(config: Config, apps: list[App], paths: list[str]) -> list[s
     names = {app.name for app in apps}
     return [f"{config.path.name if config.path else 'config'}: apps.{name} matches no scanned app; its flows "
             "and integration users are not applied" for name in sorted(set(config.app_flows) - names)]
+
+
+@dataclass
+class AppAudit:
+    """One app read and prepared for a flow check (preflight, explain), or why it could not be."""
+
+    app: App | None
+    rules: list[Rule]
+    config: Config
+    input_errors: list[InputError]
+    known_apps: list[str]
+
+
+def audit_app(options: AuditOptions, app_name: str, flows: list[str], user: str | None = None) -> AppAudit:
+    """Read the sources exactly as `audit` does, with `flows` declared for the app (and `user` as its only
+    integration user), and pick the app by name or label. Repository and org copies of the app are merged:
+    the repository says what will be deployed, the org who the users are. Sources are read once: an app
+    named by its label or in other case only converts the org data again for its API name."""
+    setup = prepare(options)
+    if setup.errors:
+        return AppAudit(None, [], setup.config, setup.errors, [])
+    config = setup.config
+    wanted = _app_key(app_name, [])
+    declared_users = dict(config.integration_users)
+    if user:  # the named user replaces the declared ones, so user rules speak about that user only
+        config.integration_users = {**declared_users, app_name: [user]}
+    inputs = read_sources(options, config, [user] if user else None)
+    source = apps_of(inputs, config.integration_users)
+    matches = [a for a in source.apps if _app_key(a.name, [a.get("label")]) & wanted]
+    if user and any(a.name != app_name for a in matches):  # named by label or in other case
+        config.integration_users = {**declared_users, **{a.name: [user] for a in matches}}
+        source = apps_of(inputs, config.integration_users)
+        matches = [a for a in source.apps if _app_key(a.name, [a.get("label")]) & wanted]
+    names = sorted({a.name for a in source.apps})
+    declare(source.apps, config, {a.name: flows for a in matches})
+    if user:
+        for app in matches:
+            app.set("integration_users", [user])
+    if not matches:
+        return AppAudit(None, setup.rules, config, source.errors, names)
+    return AppAudit(_merged(matches), setup.rules, config, source.errors, names)
+
+
+def _merged(matches: list[App]) -> App:
+    """The repository copy of the app, with the org fields its org copy adds."""
+    repo = [a for a in matches if a.get("org.installed") is None]
+    chosen = repo[0] if repo else matches[0]
+    for other in matches:
+        if other is not chosen:
+            for name, value in other.values.items():
+                if name.startswith("org.") and chosen.get(name) is None:
+                    chosen.set(name, value)
+    return chosen
+
+
+def _app_key(name: str, labels: list[Any]) -> set[str]:
+    keys = {name.lower()}
+    keys |= {str(label).lower() for label in labels if label}
+    return keys

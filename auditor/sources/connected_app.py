@@ -1,25 +1,18 @@
-"""ConnectedApp metadata (source `*.connectedApp-meta.xml` and MDAPI `*.connectedApp`) → App.
-
-Also the entry point for any set of metadata documents: `apps_from_documents` dispatches each
-document on its root element, so files on disk and documents read from an org (issue 3) are
-mapped by exactly the same code.
-"""
+"""ConnectedApp metadata (source `*.connectedApp-meta.xml` and MDAPI `*.connectedApp`) → App."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from auditor.model import CONNECTED_APP, App, InputError
-from auditor.sources import SourceResult, external_client_app, org_settings
+from auditor.model import CONNECTED_APP, App
 from auditor.sources.fieldwriter import FieldWriter
 from auditor.sources.normalize import (
+    app_name_from_path,
     canonical_scopes,
     connected_app_refresh_policy,
     infer_flows,
     parse_bool,
     split_list,
 )
-from auditor.sources.xmldoc import Element, XmlError, parse
+from auditor.sources.xmldoc import Element
 
 CONNECTED_APP_SUFFIXES = (".connectedapp-meta.xml", ".connectedapp")
 
@@ -33,42 +26,6 @@ _OAUTH_FLAGS = {
     "isTokenExchangeEnabled": ("oauth.token_exchange", False),
     "isClientCredentialEnabled": ("oauth.client_credentials.enabled", False),
 }
-
-
-def apps_from_documents(documents: Iterable[tuple[str, bytes]]) -> SourceResult:
-    """Map (relative path, XML bytes) pairs of ConnectedApp and ECA documents to Apps."""
-    result = SourceResult()
-    eca_parts: list[tuple[str, Element]] = []
-    settings: list[tuple[str, Element]] = []
-    for path, data in documents:
-        try:
-            root = parse(data)
-        except XmlError as error:
-            result.errors.append(InputError(path, error.line, error.message))
-            continue
-        if root.tag == "ConnectedApp":
-            result.apps.append(connected_app(root, path))
-        elif root.tag in external_client_app.PART_TYPES:
-            eca_parts.append((path, root))
-        elif root.tag == org_settings.ROOT:
-            settings.append((path, root))
-        else:
-            expected = "ConnectedApp, an External Client App part or OauthOidcSettings"
-            result.errors.append(
-                InputError(path, root.line, f"unexpected root element <{root.tag}>; expected {expected}")
-            )
-    result.extend(external_client_app.join(eca_parts))
-    org_settings.apply(result.apps, settings)
-    return result
-
-
-def app_name_from_path(path: str, suffixes: Iterable[str]) -> str:
-    file_name = path.rsplit("/", 1)[-1]
-    lower = file_name.lower()
-    for suffix in suffixes:
-        if lower.endswith(suffix):
-            return file_name[: -len(suffix)]
-    return file_name.rsplit(".", 1)[0]
 
 
 def connected_app(root: Element, path: str) -> App:

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor.catalogue import load_catalogue
 from auditor.engine.conditions import holds
 from auditor.engine.templating import render
 from auditor.model import App, Finding, InputError, Severity
+from auditor.pipeline import AuditOptions, audit_app
 
-PREFLIGHT_FLOWS = ("jwt-bearer", "saml2-bearer", "client-credentials", "username-password")
 USERNAME_PASSWORD_RETIREMENT = dt.date(2027, 2, 20)  # Knowledge 005461976; no extensions
 
 READY, WILL_FAIL, UNKNOWN = "READY", "WILL FAIL", "UNKNOWN"
@@ -219,66 +220,11 @@ class Result:
                 "input_errors": [e.as_dict() for e in self.input_errors], "exit_code": self.exit_code()}
 
 
-# ------------------------------------------------------------------------------------ loading
-@dataclass
-class Loaded:
-    app: App | None
-    rules: list[Any]
-    config: Any
-    input_errors: list[InputError]
-    known_apps: list[str]
-
-
-def load_app(app_name: str, paths: list[str], org: Any, flows: list[str], user: str | None = None,
-             config_path: Path | None = None) -> Loaded:
-    """Read the sources exactly as `scan` does, with `flows` declared for the app (and `user` as its only
-    integration user), and pick the app. Repository and org copies of the app are merged: the repository
-    says what will be deployed, the org who the users are."""
-    from auditor.audit import AuditOptions, declare, prepare, read_sources
-
-    options = AuditOptions(paths=paths, config_path=config_path, org=org)
-    setup = prepare(options)
-    if setup.errors:
-        return Loaded(None, [], setup.config, setup.errors, [])
-    config = setup.config
-    wanted = _app_key(app_name, [])
-    declared_users = dict(config.integration_users)
-    if user:  # the named user replaces the declared ones, so user rules speak about that user only
-        config.integration_users = {**declared_users, app_name: [user]}
-    source = read_sources(options, config)
-    matches = [a for a in source.apps if _app_key(a.name, [a.get("label")]) & wanted]
-    if user and any(a.name != app_name for a in matches):  # named by label or in other case: read again
-        config.integration_users = {**declared_users, **{a.name: [user] for a in matches}}
-        source = read_sources(options, config)
-        matches = [a for a in source.apps if _app_key(a.name, [a.get("label")]) & wanted]
-    names = sorted({a.name for a in source.apps})
-    declare(source.apps, config, {a.name: flows for a in matches})
-    if user:
-        for app in matches:
-            app.set("integration_users", [user])
-    if not matches:
-        return Loaded(None, setup.rules, config, source.errors, names)
-    repo = [a for a in matches if a.get("org.installed") is None]
-    chosen = repo[0] if repo else matches[0]
-    for other in matches:
-        if other is not chosen:
-            for name, value in other.values.items():
-                if name.startswith("org.") and chosen.get(name) is None:
-                    chosen.set(name, value)
-    return Loaded(chosen, setup.rules, config, source.errors, names)
-
-
-def _app_key(name: str, labels: list[Any]) -> set[str]:
-    keys = {name.lower()}
-    keys |= {str(label).lower() for label in labels if label}
-    return keys
-
-
 # ------------------------------------------------------------------------------------ preflight
 def preflight(app_name: str, flow: str, paths: list[str], org: Any = None, user: str | None = None,
               config_path: Path | None = None, today: dt.date | None = None) -> Result:
     today = today or dt.date.today()
-    loaded = load_app(app_name, paths, org, [flow], user, config_path)
+    loaded = audit_app(AuditOptions(paths=paths, config_path=config_path, org=org), app_name, [flow], user)
     result = Result(app=app_name, flow=flow, user=user, input_errors=list(loaded.input_errors),
                     known_apps=loaded.known_apps)
     if loaded.app is None:
@@ -296,7 +242,6 @@ def preflight(app_name: str, flow: str, paths: list[str], org: Any = None, user:
 
 def evaluate(result: Result, app: App, rules: list[Any], config: Any, today: dt.date) -> None:
     from auditor.engine.evaluate import apply_waivers, run_rules
-    from auditor.explain import load_catalogue
 
     flow = result.flow
     flow_rules = [r for r in rules if flow in r.flows]

@@ -14,34 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.model import App, InputError
+from auditor.catalogue import load_catalogue
+from auditor.model import PREFLIGHT_FLOWS, App, InputError
+from auditor.pipeline import AuditOptions, audit_app
 
-CATALOGUE_SCHEMA = "errors.schema.json"
 CONFIDENCE_ORDER = {"confirmed": 0, "practitioner": 1, "unconfirmed": 2}
 CONFIDENCE_WORDS = {"confirmed": "confirmed by Salesforce", "practitioner": "reported by practitioners",
                     "unconfirmed": "UNCONFIRMED"}
 HOLDS, DOES_NOT_HOLD, UNKNOWN, NOT_CHECKABLE = "holds", "does not hold", "unknown", "not checkable"
 
-_catalogue: list[dict[str, Any]] | None = None
-
-
-class CatalogueError(Exception):
-    pass
-
-
-def load_catalogue() -> list[dict[str, Any]]:
-    """The validated error catalogue (validated once per content, cached like the rule pack)."""
-    global _catalogue
-    if _catalogue is None:
-        from auditor.engine.datafile import PACKAGE_DIR, load_validated, read_files
-
-        files, errors = read_files([(PACKAGE_DIR / "data" / "errors.yaml", "auditor/data/errors.yaml")])
-        documents, load_errors = load_validated(files, CATALOGUE_SCHEMA) if files else ([], [])
-        errors += load_errors
-        if errors:
-            raise CatalogueError("; ".join(f"{e.path}:{e.line}: {e.message}" for e in errors))
-        _catalogue = documents[0]["errors"]
-    return _catalogue
 
 
 # ------------------------------------------------------------------------------------ parsing
@@ -174,11 +155,10 @@ def explain(raw: str, app_name: str | None = None, paths: list[str] | None = Non
     result = Explanation(raw, code, description, entries, how, app_name=app_name)
     if not entries or app_name is None:
         return result
-    from auditor.preflight import load_app
-
     flows = list(dict.fromkeys(f for e in entries for f in e["flows"]))
-    loaded = load_app(app_name, paths if paths is not None else ([] if org else ["."]), org, flows,
-                      config_path=config_path)
+    options = AuditOptions(paths=paths if paths is not None else ([] if org else ["."]), config_path=config_path,
+                           org=org)
+    loaded = audit_app(options, app_name, flows)
     result.input_errors = list(loaded.input_errors)
     result.known_apps = loaded.known_apps
     if loaded.app is None:
@@ -321,8 +301,6 @@ def render_text(result: Explanation) -> str:
         out.append("")
         out.append("Input problems:")
         out += [f"  {error}" for error in result.input_errors]
-    from auditor.preflight import PREFLIGHT_FLOWS
-
     candidates = [f for e in result.entries for f in e["flows"] if f in PREFLIGHT_FLOWS]
     declared = [f for f in result.config_flows if f in candidates]
     flow = next(iter(declared or candidates), None)

@@ -17,19 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__, cache
-from auditor.model import FIELDS
+from auditor.model import FIELDS, InputError
 
 # The package folder in every install (wheel or editable); package data is read from it directly
 # (importlib.resources costs ~3 ms to import).
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = Path(__file__).resolve().parent
 _SCHEMAS = PACKAGE_DIR / "schemas"
-
-
-@dataclass(frozen=True)
-class DataError:
-    path: str
-    line: int | None
-    message: str
 
 
 @dataclass
@@ -50,20 +43,20 @@ def load_schema(name: str) -> dict[str, Any]:
     return schema
 
 
-def read_files(paths: list[tuple[Path, str]]) -> tuple[list[DataFile], list[DataError]]:
+def read_files(paths: list[tuple[Path, str]]) -> tuple[list[DataFile], list[InputError]]:
     files, errors = [], []
     for path, shown in paths:
         try:
             files.append(DataFile(path, shown, path.read_text(encoding="utf-8")))
         except UnicodeDecodeError:
-            errors.append(DataError(shown, None, "the file is not valid UTF-8 text"))
+            errors.append(InputError(shown, None, "the file is not valid UTF-8 text"))
         except OSError as error:
-            errors.append(DataError(shown, None, f"cannot read the file: {error.strerror or error}"))
+            errors.append(InputError(shown, None, f"cannot read the file: {error.strerror or error}"))
     return files, errors
 
 
 def load_validated(files: list[DataFile], schema_name: str,
-                   check: Callable[[Any], list[str]] | None = None) -> tuple[list[Any], list[DataError]]:
+                   check: Callable[[Any], list[str]] | None = None) -> tuple[list[Any], list[InputError]]:
     """Parse and validate every file. Documents come back aligned with `files` (None where the
     YAML itself did not parse), so callers can keep checking the files that did validate.
 
@@ -77,13 +70,13 @@ def load_validated(files: list[DataFile], schema_name: str,
     invalid = {e.path for e in errors}
     for file, document in zip(files, documents, strict=True):
         if check is not None and document is not None and file.shown not in invalid:
-            errors.extend(DataError(file.shown, None, problem) for problem in check(document))
+            errors.extend(InputError(file.shown, None, problem) for problem in check(document))
     if not errors:
         cache.write(key, documents)
     return documents, errors
 
 
-def _parse_and_validate(files: list[DataFile], schema_name: str) -> tuple[list[Any], list[DataError]]:
+def _parse_and_validate(files: list[DataFile], schema_name: str) -> tuple[list[Any], list[InputError]]:
     import jsonschema
     import yaml
 
@@ -96,7 +89,7 @@ def _parse_and_validate(files: list[DataFile], schema_name: str) -> tuple[list[A
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             problem = getattr(error, "problem", None) or str(error)
-            errors.append(DataError(file.shown, mark.line + 1 if mark else None, f"invalid YAML: {problem}"))
+            errors.append(InputError(file.shown, mark.line + 1 if mark else None, f"invalid YAML: {problem}"))
             documents.append(None)
             continue
         file_errors = [_describe(error, file) for error in validator.iter_errors(data)]
@@ -114,7 +107,7 @@ def _safe_load(loader_class: Any, text: str) -> Any:
         loader.dispose()
 
 
-def _describe(error: Any, file: DataFile) -> DataError:
+def _describe(error: Any, file: DataFile) -> InputError:
     import jsonschema
 
     best = jsonschema.exceptions.best_match([error])
@@ -122,7 +115,7 @@ def _describe(error: Any, file: DataFile) -> DataError:
     while best.context:
         best = jsonschema.exceptions.best_match(best.context)
     where = ".".join(str(part) for part in best.absolute_path) or "(top level)"
-    return DataError(file.shown, _line_of(file.text, list(best.absolute_path)), f"at {where}: {best.message}")
+    return InputError(file.shown, _line_of(file.text, list(best.absolute_path)), f"at {where}: {best.message}")
 
 
 def _line_of(text: str, path: list[Any]) -> int | None:

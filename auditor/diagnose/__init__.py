@@ -1,0 +1,1 @@
+"""Diagnosis of OAuth token flows: preflight checklists and the token-error explainer."""

@@ -1,0 +1,1 @@
+"""Gates for CI: baselines of known findings, and changed-only audits."""
