@@ -17,6 +17,7 @@ CONNECTED_APP = "connected_app"
 EXTERNAL_CLIENT_APP = "external_client_app"
 APP_KINDS = (CONNECTED_APP, EXTERNAL_CLIENT_APP)
 KIND_WORDS = {CONNECTED_APP: "connected app", EXTERNAL_CLIENT_APP: "external client app"}
+KIND_TITLES = {CONNECTED_APP: "Connected App", EXTERNAL_CLIENT_APP: "External Client App"}
 KIND_ABBREVIATIONS = {CONNECTED_APP: "CA", EXTERNAL_CLIENT_APP: "ECA"}
 
 
@@ -38,6 +39,20 @@ FLOW_NAMES = (
 )
 BEARER_FLOWS = ("jwt-bearer", "saml2-bearer")
 PREFLIGHT_FLOWS = ("jwt-bearer", "saml2-bearer", "client-credentials", "username-password")
+
+# Where an app was read from: files in a repository, or an org (live, or a snapshot of one).
+FILES, ORG = "files", "org"
+
+# Preflight verdicts. WILL FAIL only on a confirmed or practitioner cause; anything the source cannot
+# show, or an unconfirmed cause, is UNKNOWN (DESIGN.md, "Evidence rule").
+READY, WILL_FAIL, UNKNOWN = "READY", "WILL FAIL", "UNKNOWN"
+VERDICTS = (READY, WILL_FAIL, UNKNOWN)
+
+# Evidence levels of a cause, a check or a rule, most certain first, with how texts show them.
+CONFIRMED, PRACTITIONER, UNCONFIRMED = "confirmed", "practitioner", "unconfirmed"
+EVIDENCE_LEVELS = (CONFIRMED, PRACTITIONER, UNCONFIRMED)
+EVIDENCE_WORDS = {CONFIRMED: "confirmed by Salesforce", PRACTITIONER: "reported by practitioners",
+                  UNCONFIRMED: "UNCONFIRMED"}
 
 # Every field a rule may name, with its JSON type. The rule schema is generated from this,
 # so a misspelt field in a rule is a load error rather than a silently false condition.
@@ -169,7 +184,7 @@ class App:
     name: str
     path: str  # the app's main metadata file, relative to the scan root
     root: str = "."  # the scan root (or org) the app was found under, as the user named it
-    origin: str = "files"  # "org" for an app read from an org or a snapshot of one
+    origin: str = FILES  # "org" for an app read from an org or a snapshot of one
     values: dict[str, Any] = _field(default_factory=dict)
     locations: dict[str, Location] = _field(default_factory=dict)
     notes: list[str] = _field(default_factory=list)  # what the source could not know
@@ -221,7 +236,7 @@ class Finding:
     field: str | None = None  # the model field the rule points at; part of the identity
     title: str = ""
     waived_by: dict[str, Any] | None = None  # the waiver entry that silenced it, if any
-    origin: str = "files"  # "org" when the app was read from an org: the same rule on the repository
+    origin: str = FILES  # "org" when the app was read from an org: the same rule on the repository
     # copy and on the org copy are two findings
     notes: list[str] = _field(default_factory=list)
 
@@ -231,7 +246,7 @@ class Finding:
         import hashlib  # here, not at the top: ~4 ms of start-up that only findings need
 
         parts = (self.rule_id, self.kind, self.app, self.field or "")
-        identity = "\x1f".join(parts + (("org",) if self.origin == "org" else ()))
+        identity = "\x1f".join(parts + ((ORG,) if self.origin == ORG else ()))
         return hashlib.sha256(identity.encode()).hexdigest()[:32]
 
     @property
