@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__, cache
-from auditor.model import FIELDS, InputError
+from auditor.model import APP_KINDS, FIELDS, FLOW_NAMES, RULE_TAGS, SEVERITY_WORDS, InputError
 
 # The package folder in every install (wheel or editable); package data is read from it directly
 # (importlib.resources costs ~3 ms to import).
@@ -32,14 +32,21 @@ class DataFile:
     text: str
 
 
+# The model's vocabulary, filled into any schema `$defs` of the same name when it is loaded, so that
+# each word is written down once (auditor/model.py).
+_VOCABULARY = {"field": sorted(FIELDS), "kind": list(APP_KINDS), "severity": list(SEVERITY_WORDS),
+               "flow": list(FLOW_NAMES), "tag": list(RULE_TAGS)}
+
+
 def schema_text(name: str) -> str:
     return (_SCHEMAS / name).read_text(encoding="utf-8")
 
 
 def load_schema(name: str) -> dict[str, Any]:
     schema = json.loads(schema_text(name))
-    if "field" in schema.get("$defs", {}):
-        schema["$defs"]["field"] = {"enum": sorted(FIELDS)}
+    for name, words in _VOCABULARY.items():
+        if name in schema.get("$defs", {}):
+            schema["$defs"][name] = {"enum": words}
     return schema
 
 
@@ -153,7 +160,7 @@ def _plain(value: Any) -> Any:
 
 def _cache_key(files: list[DataFile], schema_name: str) -> str:
     digest = hashlib.sha256()
-    for part in (__version__, schema_name, schema_text(schema_name), json.dumps(sorted(FIELDS))):
+    for part in (__version__, schema_name, schema_text(schema_name), json.dumps(_VOCABULARY)):
         digest.update(part.encode())
         digest.update(b"\0")
     for file in files:

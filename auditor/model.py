@@ -145,6 +145,17 @@ class Severity(enum.IntEnum):
 
 SEVERITY_WORDS = tuple(str(s) for s in sorted(Severity, reverse=True))
 
+# Rule tags that code reads: a flow name links a rule to that flow's preflight checklist, `org`
+# marks a rule that needs org data. The rest describe the topic. The rule schema takes only these
+# (its enum is filled in from here), so a misspelt tag is a load error, not a silently unlinked rule.
+ORG_TAG = "org"
+TOPIC_TAGS = (
+    "certificate", "deployment", "drift", "integration-user", "introspection", "least-privilege", "network",
+    "oauth", "permissions", "permitted-users", "pkce", "policy", "refresh-token", "scopes", "secrets", "session",
+    "transport", "usage",
+)
+RULE_TAGS = (*FLOW_NAMES, ORG_TAG, *TOPIC_TAGS)
+
 
 def display_path(path: Path, root: Path | None = None) -> str:
     """A path as messages and Locations show it: relative to `root` (default the working folder)
@@ -296,9 +307,13 @@ class Report:
     def active_findings(self) -> list[Finding]:
         return [f for f in self.findings if not f.waived]
 
+    def is_failing(self, finding: Finding) -> bool:
+        """Active and at or above `fail_on`: the findings that make the run exit 1."""
+        return not finding.waived and finding.severity >= self.fail_on
+
     @property
     def failing_findings(self) -> list[Finding]:
-        return [f for f in self.active_findings if f.severity >= self.fail_on]
+        return [f for f in self.findings if self.is_failing(f)]
 
     def exit_code(self) -> int:
         if self.input_errors:

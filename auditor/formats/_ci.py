@@ -10,9 +10,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.model import App, Finding, Location, Report
-
-SEVERITY_WORDS = ("critical", "high", "medium", "low", "info")
+from auditor.model import SEVERITY_WORDS, App, Finding, Location, Report
 
 
 def severity_word(severity: Any) -> str:
@@ -130,10 +128,6 @@ def rule_attr(report: Report, rule_id: str, name: str, default: Any = None) -> A
     rule = report.rules.get(rule_id) if report.rules else None
     value = getattr(rule, name, None) if rule is not None else None
     return default if value in (None, "", [], ()) else value
-
-
-def is_failing(report: Report, finding: Finding) -> bool:
-    return not finding.waived and finding.severity >= report.fail_on
 
 
 def counts_by_severity(findings: list[Finding]) -> dict[str, int]:

@@ -12,7 +12,6 @@ runner's toolkit does (`%` → %25, CR → %0D, LF → %0A, and in properties al
 from __future__ import annotations
 
 from auditor.formats._ci import (
-    is_failing,
     placements,
     repo_path,
     severity_word,
@@ -40,7 +39,7 @@ def command(level: str, message: str, **properties: object) -> str:
 def _level(report: Report, finding: Finding) -> str:
     if finding.waived:
         return "notice"
-    if is_failing(report, finding):
+    if report.is_failing(finding):
         return "error"
     return "warning" if finding.severity >= Severity.MEDIUM else "notice"
 
@@ -86,7 +85,7 @@ def render(report: Report) -> str:
     for message in report.messages:
         lines.append(command("notice", str(message), title="ca-audit"))
     active = [f for f in report.findings if not f.waived]
-    failing = [f for f in active if is_failing(report, f)]
+    failing = [f for f in active if report.is_failing(f)]
     waived = len(report.findings) - len(active)
     lines.append(
         f"ca-audit: {len(report.apps)} app(s), {len(active)} finding(s), {len(failing)} at or above "

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 
 from auditor import __version__
-from auditor.model import Report
+from auditor.model import SEVERITY_WORDS, Report
 
 
 def as_data(report: Report) -> dict:
@@ -17,7 +17,7 @@ def as_data(report: Report) -> dict:
         "summary": {
             "apps": len(report.apps),
             "findings": len(active),
-            "by_severity": {s: by_severity[s] for s in _SEVERITY_ORDER if by_severity[s]},
+            "by_severity": {s: by_severity[s] for s in SEVERITY_WORDS if by_severity[s]},
             "input_errors": len(report.input_errors),
             "waived": len(report.findings) - len(active),
             "fail_on": str(report.fail_on),
@@ -31,7 +31,6 @@ def as_data(report: Report) -> dict:
     }
 
 
-_SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
 
 
 def render(report: Report) -> str:

@@ -15,15 +15,12 @@ from dataclasses import dataclass
 
 from auditor.formats._ci import (
     apps_by_finding,
-    is_failing,
     placements,
     repo_path,
     severity_word,
     waiver_text,
 )
-from auditor.model import App, Finding, Report
-
-KIND_WORDS = {"connected_app": "connected app", "external_client_app": "external client app"}
+from auditor.model import KIND_WORDS, App, Finding, Report
 
 
 @dataclass
@@ -133,7 +130,7 @@ def build(report: Report) -> ET.Element:
                 reason = waiver_text(finding.waived_by)
                 skipped = ET.SubElement(case_el, "skipped", message=f"waived: {reason}")
                 skipped.text = detail
-            elif is_failing(report, finding):
+            elif report.is_failing(finding):
                 counts[1] += 1
                 failure = ET.SubElement(case_el, "failure", message=finding.message, type=severity)
                 failure.text = detail

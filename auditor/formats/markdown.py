@@ -10,21 +10,18 @@ from __future__ import annotations
 import re
 
 from auditor.formats._ci import (
-    SEVERITY_WORDS,
     Placement,
     apps_by_finding,
     counts_by_severity,
     finding_repo_path,
-    is_failing,
     placements,
     repo_path,
     severity_word,
     sort_key,
     waiver_text,
 )
-from auditor.model import App, Finding, Report
+from auditor.model import KIND_WORDS, SEVERITY_WORDS, App, Finding, Report
 
-KIND_WORDS = {"connected_app": "connected app", "external_client_app": "external client app"}
 COLLAPSE_AFTER = 8  # findings; beyond this each app's section is collapsible
 LONG_FIX = 300  # characters; a longer fix goes in its own <details>
 MAX_CHARS = 60000  # GitHub rejects comments over 65536 characters
@@ -54,7 +51,7 @@ def _code(text: str) -> str:
 def _summary_table(active: list[Finding], waived: list[Finding], report: Report) -> list[str]:
     active_counts = counts_by_severity(active)
     waived_counts = counts_by_severity(waived)
-    failing_counts = counts_by_severity([f for f in active if is_failing(report, f)])
+    failing_counts = counts_by_severity([f for f in active if report.is_failing(f)])
     lines = ["| Severity | Findings | Failing | Waived |", "|---|---:|---:|---:|"]
     for word in SEVERITY_WORDS:
         lines.append(f"| {word} | {active_counts[word]} | {failing_counts[word]} | {waived_counts[word]} |")
@@ -101,7 +98,7 @@ def render(report: Report) -> str:
     placed = placements(report)
     active = [f for f in report.findings if not f.waived]
     waived = [f for f in report.findings if f.waived]
-    failing = [f for f in active if is_failing(report, f)]
+    failing = [f for f in active if report.is_failing(f)]
     apps_with_findings = {(f.app, f.kind) for f in active}
     passing = [a for a in report.apps if (a.name, a.kind) not in apps_with_findings]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from auditor.model import Finding, Report, Severity
+from auditor.model import KIND_WORDS, ORG, Finding, Report, Severity
 
 _COLOURS = {
     Severity.CRITICAL: "\033[1;35m",
@@ -18,7 +18,6 @@ _COLOURS = {
     Severity.INFO: "\033[2m",
 }
 _RESET, _BOLD, _DIM, _GREEN = "\033[0m", "\033[1m", "\033[2m", "\033[32m"
-_KIND_NAMES = {"connected_app": "connected app", "external_client_app": "external client app"}
 
 
 class _Style:
@@ -51,8 +50,8 @@ def _findings_by_app(report: Report, style: _Style) -> list[str]:
         findings.sort(key=lambda f: (f.waived, -f.severity, f.rule_id))
         count = sum(not f.waived for f in findings)
         noun = "finding" if count == 1 else "findings"
-        where = ", in the org" if origin == "org" else ""
-        lines.append(style(_BOLD, app) + style(_DIM, f"  ({_KIND_NAMES.get(kind, kind)}{where}, {count} {noun})"))
+        where = ", in the org" if origin == ORG else ""
+        lines.append(style(_BOLD, app) + style(_DIM, f"  ({KIND_WORDS.get(kind, kind)}{where}, {count} {noun})"))
         for finding in findings:
             lines += _finding_lines(finding, id_width, style)
         lines.append("")

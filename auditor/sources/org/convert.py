@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from auditor.model import CONNECTED_APP, App, InputError, Location
+from auditor.model import CONNECTED_APP, ORG, App, InputError, Location
 from auditor.sources import SourceResult
 from auditor.sources.documents import apps_from_documents
 from auditor.sources.snapshot import METADATA_TYPES, source_path
@@ -69,7 +69,7 @@ def apps_from_snapshot(data: dict[str, Any], *, origin: str,
             result.apps.append(app)
     users = integration_users or {}
     for app in result.apps:
-        app.origin = "org"
+        app.origin = ORG
         declared = list(users.get(app.name, []))
         index.resolve_users(app, declared)
         missing = [u for u in declared if u.lower() not in index.users_read]
