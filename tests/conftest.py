@@ -15,6 +15,13 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus" / "public-metadata"
 SAMPLE = REPO / "sample_configs"
+# Small metadata projects written for the tests (tests/fixtures/README.md): any-app inputs that
+# do not depend on the public corpus.
+FIXTURES = REPO / "tests" / "fixtures"
+MDAPI_APP = FIXTURES / "mdapi" / "connectedApps" / "Rest_Client.connectedApp"
+CI_APPS = FIXTURES / "ci-apps"
+ECA_APPS = FIXTURES / "eca-apps"
+JENKINS = CI_APPS / "force-app" / "main" / "default" / "connectedApps" / "Jenkins.connectedApp-meta.xml"
 
 
 @pytest.fixture(autouse=True)

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE, corpus_file, run_cli, run_json
+from tests.conftest import JENKINS, SAMPLE, run_cli, run_json
 
-GOOD = "arturocpd__MFP-Test-1-March-25/force-app/main/default/connectedApps/Copado_DX.connectedApp-meta.xml"
 APPS = "force-app/main/default/connectedApps"
 
 BAD_FILES = {
@@ -29,7 +28,7 @@ BAD_FILES = {
 def project(tmp_path: Path) -> Path:
     folder = tmp_path / "project" / APPS
     folder.mkdir(parents=True)
-    shutil.copy(corpus_file(GOOD), folder / "Copado_DX.connectedApp-meta.xml")
+    shutil.copy(JENKINS, folder / "Jenkins.connectedApp-meta.xml")
     for name, (content, _line, _message) in BAD_FILES.items():
         (folder / name).write_bytes(content)
     (folder / "Gone.connectedApp-meta.xml").symlink_to(tmp_path / "does-not-exist")
@@ -45,7 +44,7 @@ def test_each_bad_file_is_an_input_error_and_the_good_one_is_still_audited(proje
         assert errors[name]["line"] == line, name
         assert message in errors[name]["message"], errors[name]
     assert "cannot read" in errors["Gone.connectedApp-meta.xml"]["message"]
-    assert [app["name"] for app in report["apps"]] == ["Copado_DX"]
+    assert [app["name"] for app in report["apps"]] == ["Jenkins"]
     assert report["summary"]["input_errors"] == 6
 
 

@@ -11,15 +11,15 @@ import pytest
 from auditor.gate import baseline
 from auditor.pipeline import AuditOptions, audit
 from tests.ci_support import reformat
-from tests.conftest import corpus_file, run_cli
+from tests.conftest import CI_APPS, ECA_APPS, run_cli
 
-PROJECTS = ("Thomas-Raj-SF__salesforce_githubactions", "Transition-Trails__TT_Salesforce_Devops")
+PROJECTS = (CI_APPS.name, ECA_APPS.name)
 
 
 def copy_projects(target: Path) -> list[Path]:
     copies = []
     for name in PROJECTS:
-        copies.append(Path(shutil.copytree(corpus_file(name), target / name)))
+        copies.append(Path(shutil.copytree(CI_APPS.parent / name, target / name)))
     return copies
 
 
@@ -84,7 +84,7 @@ def test_cli_write_then_baseline(tmp_path):
     done = run_cli("scan", *map(str, projects), "--baseline", str(baseline_file), "--format", "json")
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads(done.stdout)
-    assert result["findings"] == [] and result["summary"]["apps"] == 10
+    assert result["findings"] == [] and result["summary"]["apps"] == 6
 
 
 @pytest.mark.parametrize(

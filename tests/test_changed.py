@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from auditor.gate.changed import ChangedError, changed_files
-from tests.conftest import corpus_file, run_cli
+from tests.conftest import CI_APPS, ECA_APPS, run_cli
 
-ECA_PROJECT = "Transition-Trails__TT_Salesforce_Devops"
-CA_PROJECT = "Thomas-Raj-SF__salesforce_githubactions"
 DEFAULT = "force-app/main/default"
 
 
@@ -44,8 +42,8 @@ def repo(tmp_path) -> Path:
     if shutil.which("git") is None:
         pytest.skip("git is not installed")
     root = tmp_path / "repo"
-    shutil.copytree(corpus_file(ECA_PROJECT), root / "eca-project")
-    shutil.copytree(corpus_file(CA_PROJECT), root / "ca-project")
+    shutil.copytree(ECA_APPS, root / "eca-project")
+    shutil.copytree(CI_APPS, root / "ca-project")
     git(root, "init", "-q")
     git(root, "add", ".")
     git(root, "commit", "-q", "-m", "initial")
@@ -77,7 +75,7 @@ def test_a_changed_eca_part_selects_the_whole_app(repo):
         repo
         / "eca-project"
         / DEFAULT
-        / "extlClntAppOauthPolicies/TT_Salesforce_Assesment_oauthPlcy.ecaOauthPlcy-meta.xml"
+        / "extlClntAppOauthPolicies/Assessment_Portal_oauthPlcy.ecaOauthPlcy-meta.xml"
     )
     edit(policy, "<ipRelaxationPolicyType>Bypass<", "<ipRelaxationPolicyType>Enforce<")
     git(repo, "commit", "-qam", "tighten IP policy")
@@ -85,11 +83,11 @@ def test_a_changed_eca_part_selects_the_whole_app(repo):
     edit(app_file, "<scopes>Web</scopes>", "<scopes>Web</scopes>\n        <scopes>Full</scopes>")  # uncommitted
 
     code, result = scan_json(repo, "eca-project", "ca-project", "--changed-since", "main")
-    assert sorted(a["name"] for a in result["apps"]) == ["AzureConnectedApp", "TT_Salesforce_Assesment"]
-    assert {f["app"] for f in result["findings"]} == {"AzureConnectedApp", "TT_Salesforce_Assesment"}
+    assert sorted(a["name"] for a in result["apps"]) == ["Assessment_Portal", "AzureConnectedApp"]
+    assert {f["app"] for f in result["findings"]} == {"AzureConnectedApp", "Assessment_Portal"}
     # the ECA is audited whole: its header and settings files did not change, their findings still show
-    assert {f["rule_id"] for f in result["findings"] if f["app"] == "TT_Salesforce_Assesment"} >= {"CA-14", "CA-17"}
-    assert "CA-21" not in {f["rule_id"] for f in result["findings"] if f["app"] == "TT_Salesforce_Assesment"}
+    assert {f["rule_id"] for f in result["findings"] if f["app"] == "Assessment_Portal"} >= {"CA-14", "CA-17"}
+    assert "CA-21" not in {f["rule_id"] for f in result["findings"] if f["app"] == "Assessment_Portal"}
 
 
 def test_untracked_new_app_counts_and_main_moving_on_does_not(repo):
@@ -108,7 +106,7 @@ def test_untracked_new_app_counts_and_main_moving_on_does_not(repo):
 
 
 def test_outside_a_git_work_tree_is_a_clear_error(tmp_path):
-    plain = Path(shutil.copytree(corpus_file(CA_PROJECT), tmp_path / "plain"))
+    plain = Path(shutil.copytree(CI_APPS, tmp_path / "plain"))
     with pytest.raises(ChangedError, match="not inside one"):
         changed_files("main", plain)
     done = run_cli("scan", str(plain), "--changed-since", "main", cwd=tmp_path)

@@ -7,10 +7,7 @@ import shutil
 from pathlib import Path
 
 from auditor import __version__
-from tests.conftest import SAMPLE, corpus_file, run_cli, run_json
-
-POSTMAN = "bobbywhitesfdc__GREENORG/src/connectedApps/Postman.connectedApp"
-COPADO = "arturocpd__MFP-Test-1-March-25/force-app/main/default/connectedApps/Copado_DX.connectedApp-meta.xml"
+from tests.conftest import JENKINS, MDAPI_APP, SAMPLE, run_cli, run_json
 
 
 def test_version():
@@ -19,7 +16,7 @@ def test_version():
 
 
 def test_exit_0_when_nothing_reaches_fail_on(tmp_path: Path):
-    shutil.copy(corpus_file(POSTMAN), tmp_path)
+    shutil.copy(MDAPI_APP, tmp_path)
     code, report = run_json("scan", str(tmp_path), "--fail-on", "critical")
     assert code == 0
     assert report["summary"]["findings"] > 0  # medium findings exist, but below the gate
@@ -27,7 +24,7 @@ def test_exit_0_when_nothing_reaches_fail_on(tmp_path: Path):
 
 
 def test_exit_1_when_a_finding_reaches_fail_on(tmp_path: Path):
-    shutil.copy(corpus_file(POSTMAN), tmp_path)
+    shutil.copy(MDAPI_APP, tmp_path)
     code, _report = run_json("scan", str(tmp_path), "--fail-on", "medium")
     assert code == 1
 
@@ -42,13 +39,13 @@ def test_exit_2_on_bad_usage():
 def test_json_output_follows_the_contract(tmp_path: Path):
     folder = tmp_path / "force-app" / "main" / "default" / "connectedApps"
     folder.mkdir(parents=True)
-    shutil.copy(corpus_file(COPADO), folder)
+    shutil.copy(JENKINS, folder)
     code, report = run_json("scan", str(tmp_path), "--fail-on", "medium")
     assert code == 1
     assert report["tool"] == {"name": "ca-audit", "version": __version__}
     assert set(report) >= {"tool", "summary", "apps", "findings", "input_errors"}
-    assert report["apps"] == [{"name": "Copado_DX", "kind": "connected_app",
-                               "path": "force-app/main/default/connectedApps/Copado_DX.connectedApp-meta.xml",
+    assert report["apps"] == [{"name": "Jenkins", "kind": "connected_app",
+                               "path": "force-app/main/default/connectedApps/Jenkins.connectedApp-meta.xml",
                                "origin": "files", "notes": []}]
     summary = report["summary"]
     assert summary["apps"] == 1 and summary["input_errors"] == 0
@@ -58,20 +55,20 @@ def test_json_output_follows_the_contract(tmp_path: Path):
         assert finding["location"]["path"] == report["apps"][0]["path"]
         assert isinstance(finding["location"]["line"], int) and finding["location"]["line"] >= 1
     # The consumer key in this file is never printed, not even in part of a message.
-    assert "70e4929622bf41ca9c68d5f888a8a3132ea5f0e7f35b41f5a28ff780c362312a" not in json.dumps(report)
+    assert "3MVG9fixture.ConsumerKey.Jenkins.0123456789abcdefABCDEF0123456789abcdefABCDEF" not in json.dumps(report)
 
 
 def test_flow_option_declares_a_flow_for_one_run(tmp_path: Path):
-    shutil.copy(corpus_file(POSTMAN), tmp_path)
+    shutil.copy(MDAPI_APP, tmp_path)
     _code, plain = run_json("scan", str(tmp_path))
-    _code, declared = run_json("scan", str(tmp_path), "--flow", "Postman=jwt-bearer")
+    _code, declared = run_json("scan", str(tmp_path), "--flow", "Rest_Client=jwt-bearer")
     before = {f["rule_id"] for f in plain["findings"]}
     after = {f["rule_id"] for f in declared["findings"]}
     assert "CA-04" not in before and "CA-04" in after  # declared JWT use without a certificate
 
 
 def test_only_and_skip_select_rules(tmp_path: Path):
-    shutil.copy(corpus_file(POSTMAN), tmp_path)
+    shutil.copy(MDAPI_APP, tmp_path)
     _code, only = run_json("scan", str(tmp_path), "--only", "CA-17,CA-18")
     assert {f["rule_id"] for f in only["findings"]} <= {"CA-17", "CA-18"}
     _code, skipped = run_json("scan", str(tmp_path), "--skip", "CA-17")
@@ -79,20 +76,20 @@ def test_only_and_skip_select_rules(tmp_path: Path):
 
 
 def test_output_file_and_table_on_stdout(tmp_path: Path):
-    shutil.copy(corpus_file(COPADO), tmp_path)
+    shutil.copy(JENKINS, tmp_path)
     target = tmp_path / "out" / "report.json"
     done = run_cli("scan", str(tmp_path), "--output", f"json={target}")
     assert json.loads(target.read_text())["summary"]["apps"] == 1
-    assert "Copado_DX" in done.stdout and "\033[" not in done.stdout  # no colour off a terminal
+    assert "Jenkins" in done.stdout and "\033[" not in done.stdout  # no colour off a terminal
 
 
 def test_table_groups_by_app_with_path_and_line(tmp_path: Path):
-    shutil.copy(corpus_file(COPADO), tmp_path)
-    shutil.copy(corpus_file(POSTMAN), tmp_path)
+    shutil.copy(JENKINS, tmp_path)
+    shutil.copy(MDAPI_APP, tmp_path)
     done = run_cli("scan", str(tmp_path))
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("Copado_DX") or lines[0].startswith("Postman")
-    assert any(line.strip().startswith("Postman.connectedApp:") for line in lines)
+    assert lines[0].startswith("Jenkins") or lines[0].startswith("Rest_Client")
+    assert any(line.strip().startswith("Rest_Client.connectedApp:") for line in lines)
     assert lines[-1].startswith(("PASSED", "FAILED"))
     assert "2 apps audited" in lines[-1]
 

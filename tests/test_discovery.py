@@ -9,14 +9,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.conftest import SAMPLE, ca_audit_command, corpus_file, run_json
-
-POSTMAN = "bobbywhitesfdc__GREENORG/src/connectedApps/Postman.connectedApp"
+from tests.conftest import MDAPI_APP, SAMPLE, ca_audit_command, run_json
 
 
 def _place(folder: Path, name: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(corpus_file(POSTMAN), folder / name)
+    shutil.copy(MDAPI_APP, folder / name)
 
 
 def test_package_directories_limit_what_is_scanned(tmp_path: Path):

@@ -9,7 +9,7 @@ import pytest
 
 from auditor.formats import render
 from tests.ci_support import ODD_NAME, add_waiver, sample_copy, scan
-from tests.conftest import corpus_file, run_cli
+from tests.conftest import CI_APPS, run_cli
 
 
 @pytest.fixture
@@ -99,14 +99,14 @@ def test_lower_fail_on_turns_skips_into_failures(project):
 
 
 def test_two_roots_two_suites_and_input_errors(project):
-    corpus = corpus_file("Thomas-Raj-SF__salesforce_githubactions")
+    other = CI_APPS
     broken = project / "force-app/main/default/connectedApps/Broken.connectedApp-meta.xml"
     broken.write_text("<ConnectedApp><label>x</label>", encoding="utf-8")
-    report = scan(Path("project"), corpus)
+    report = scan(Path("project"), other)
     assert report.input_errors
     root = parse(report)
     suites = root.findall("testsuite")
-    assert [s.get("name") for s in suites] == ["project", str(corpus), "ca-audit input"]
+    assert [s.get("name") for s in suites] == ["project", str(other), "ca-audit input"]
     for suite in suites:
         assert counts(suite) == tally(suite.findall("testcase"))
     assert counts(suites[2])["errors"] == len(report.input_errors)

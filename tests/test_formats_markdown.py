@@ -11,7 +11,7 @@ import pytest
 from auditor.formats import render
 from auditor.formats.markdown import escape
 from tests.ci_support import add_waiver, sample_copy, scan
-from tests.conftest import corpus_file, run_cli
+from tests.conftest import ECA_APPS, run_cli
 
 SEVERITIES = ["critical", "high", "medium", "low", "info"]
 
@@ -86,10 +86,10 @@ def test_long_reports_collapse_and_details_balance(project):
 
 def test_short_report_uses_headings(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    report = scan(corpus_file("Transition-Trails__TT_Salesforce_Devops"))
+    report = scan(ECA_APPS)
     assert 0 < len(report.active_findings) <= 8
     text = render("markdown", report)
-    assert "#### TT_Salesforce_Assesment (external client app" in text
+    assert "#### Assessment_Portal (external client app" in text
     assert "<details><summary><b>" not in text
 
 

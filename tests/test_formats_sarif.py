@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import unquote
@@ -11,7 +13,16 @@ import pytest
 
 from auditor.formats import render
 from auditor.model import InputError, Location
-from tests.ci_support import ODD_NAME, add_waiver, assert_valid_sarif, reformat, sample_copy, scan
+from tests.ci_support import (
+    ODD_NAME,
+    SARIF_SCHEMA,
+    add_waiver,
+    assert_valid_sarif,
+    reformat,
+    sample_copy,
+    sarif_validator,
+    scan,
+)
 from tests.conftest import run_cli
 
 SECURITY_SEVERITY = {"critical": "9.5", "high": "7.5", "medium": "5.0", "low": "3.0", "info": "1.0"}
@@ -34,6 +45,26 @@ def test_validates_against_the_official_schema(project):
     document = sarif(report)
     assert_valid_sarif(document)
     assert document["version"] == "2.1.0" and len(document["runs"]) == 1
+
+
+def test_vendored_schema_is_the_unmodified_official_one():
+    # tests/data/README.md records the checksum; the OASIS licence forbids editing the file.
+    notice = (SARIF_SCHEMA.parent / "README.md").read_text(encoding="utf-8")
+    recorded = re.search(r"SHA-256\s+`([0-9a-f]{64})`", notice).group(1)
+    assert hashlib.sha256(SARIF_SCHEMA.read_bytes()).hexdigest() == recorded
+    assert "Copyright (c) OASIS Open" in notice
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    assert schema["id"].startswith("https://docs.oasis-open.org/sarif/sarif/v2.1.0/")
+
+
+def test_the_schema_check_can_fail(project):
+    document = sarif(scan(Path("project")))
+    document["runs"][0]["results"][0]["level"] = "fatal"  # not one of SARIF's levels
+    del document["runs"][0]["tool"]["driver"]["name"]  # required
+    paths = {tuple(e.path) for e in sarif_validator().iter_errors(document)}
+    assert ("runs", 0, "results", 0, "level") in paths
+    with pytest.raises(AssertionError):
+        assert_valid_sarif(document)
 
 
 def test_driver_lists_every_rule_that_fired(project):

@@ -14,9 +14,8 @@ import pytest
 from auditor.formats import render
 from auditor.pipeline import AuditOptions, audit
 from tests.ci_support import assert_valid_sarif
-from tests.conftest import corpus_file, run_cli
+from tests.conftest import CI_APPS, run_cli
 
-PROJECT = "Thomas-Raj-SF__salesforce_githubactions"
 WAIVERS = """\
 fail_on: high
 waivers:
@@ -33,7 +32,7 @@ waivers:
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    root = Path(shutil.copytree(corpus_file(PROJECT), tmp_path / "project"))
+    root = Path(shutil.copytree(CI_APPS, tmp_path / "project"))
     (root / ".ca-audit.yaml").write_text(WAIVERS, encoding="utf-8")
     return root
 
