@@ -78,21 +78,33 @@ def inspect_certificate(text: str, today: dt.datetime | None = None) -> Certific
     if der is None:
         return CertificateFacts(parseable=False)
     key = f"cert-{__version__}-{hashlib.sha256(der).hexdigest()}"
-    parsed = cache.read(key)
-    if parsed is None:
+    facts = _facts(cache.read(key), today)
+    if facts is None:  # not cached, or a cache entry of the wrong shape: never trust it, parse again
         parsed = _parse_der(der)
         cache.write(key, parsed)
-    if not parsed.get("parseable"):
+        facts = _facts(parsed, today) or CertificateFacts(parseable=False)
+    return facts
+
+
+def _facts(parsed: object, today: dt.datetime | None) -> CertificateFacts | None:
+    """Facts from parsed (or cached) data, or None when the data does not have the expected shape."""
+    if not isinstance(parsed, dict):
+        return None
+    if parsed.get("parseable") is False:
         return CertificateFacts(parseable=False)
+    not_after, bits = parsed.get("not_after"), parsed.get("key_bits")
+    key_type, signature_hash = parsed.get("key_type"), parsed.get("signature_hash")
+    if parsed.get("parseable") is not True or not isinstance(not_after, str) or \
+            not (bits is None or type(bits) is int) or not all(v is None or isinstance(v, str)
+                                                              for v in (key_type, signature_hash)):
+        return None
+    try:
+        expires = dt.datetime.fromisoformat(not_after)
+    except ValueError:
+        return None
     now = today or dt.datetime.now(dt.timezone.utc)
-    not_after = dt.datetime.fromisoformat(parsed["not_after"])
-    return CertificateFacts(
-        parseable=True,
-        expires_in_days=(not_after - now).days,
-        key_bits=parsed["key_bits"],
-        key_type=parsed["key_type"],
-        signature_hash=parsed["signature_hash"],
-    )
+    return CertificateFacts(parseable=True, expires_in_days=(expires - now).days, key_bits=bits,
+                            key_type=key_type, signature_hash=signature_hash)
 
 
 def _parse_der(der: bytes) -> dict[str, object]:

@@ -89,7 +89,8 @@ def _parse_and_validate(files: list[DataFile], schema_name: str) -> tuple[list[A
 
     validator = jsonschema.Draft202012Validator(load_schema(schema_name))
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    documents, errors = [], []
+    documents: list[Any] = []
+    errors: list[InputError] = []
     for file in files:
         try:
             data = _plain(_safe_load(loader, file.text))

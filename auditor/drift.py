@@ -30,7 +30,7 @@ def compare(repo_apps: list[App], org_apps: list[App]) -> None:
         other = by_key.get((app.kind, app.name.lower()))
         app.set("org.compared", True)
         app.set("org.present", other is not None and other.get("org.installed") is not False)
-        differences = []
+        differences: list[str] = []
         if other is not None and other.get("org.metadata_read"):
             for name in COMPARED_FIELDS:
                 mine, theirs = app.get(name), _org_value(other, name)

@@ -63,7 +63,7 @@ def prepare(options: AuditOptions) -> Setup:
         configured = config.disabled_rules | set(config.severity_overrides)
         for rule_id in sorted(configured - known):
             message = f"at rules.{rule_id}: no loaded rule has this id"
-            errors.append(InputError(display_path(config.path), None, message))
+            errors.append(InputError(display_path(config.path) if config.path else "config", None, message))
     selected = [r for r in rules if (not options.only or r.id in options.only) and r.id not in options.skip]
     return Setup(config, selected, errors)
 

@@ -108,7 +108,7 @@ def _ci_steps(report: Report, rev: str | None, changed: set[Path] | None, baseli
     """Changed-only filtering, then baselines: write the current findings, report only new ones."""
     if rev is not None and write_to is not None:
         raise usage_error("--write-baseline records every finding; run it without --changed-since")
-    if rev is not None:
+    if rev is not None and changed is not None:
         from auditor.gate.changed import restrict
 
         restrict(report, changed, rev)

@@ -64,7 +64,7 @@ def apply_waivers(findings: list[Finding], waivers: list[Waiver], today: dt.date
     messages = []
     for waiver in waivers:
         matching = [f for f in findings if _waiver_matches(waiver, f)]
-        if waiver.expired(today):
+        if waiver.expires is not None and waiver.expired(today):
             since = waiver.expires.isoformat()
             if matching:
                 messages.append(f"waiver for {waiver.rule} on {waiver.app} expired on "

@@ -38,7 +38,11 @@ def run_rule_tests(rules: list[Rule]) -> list[TestResult]:
             app = fixture_app(rule, model)
             finding = evaluate_rule(rule, app) if applies(rule, app) else None
             ok = (finding is not None) == (expected == "fail")
-            detail = "" if ok else ("expected a finding, got none" if expected == "fail"
-                                    else f"expected no finding, got: {finding.message}")
+            if ok:
+                detail = ""
+            elif finding is None:
+                detail = "expected a finding, got none"
+            else:
+                detail = f"expected no finding, got: {finding.message}"
             results.append(TestResult(rule.id, index, expected, ok, detail))
     return results

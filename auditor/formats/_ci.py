@@ -82,7 +82,7 @@ class Placement:
 
 
 def _on_disk(root: str | None) -> bool:
-    return bool(root) and os.path.isdir(root)
+    return root is not None and bool(root) and os.path.isdir(root)
 
 
 def placements(report: Report, findings: list[Finding] | None = None) -> dict[int, Placement]:

@@ -144,14 +144,14 @@ def build(report: Report) -> ET.Element:
                 skipped.text = detail
         if suite_name == error_suite:
             for error in report.input_errors:
-                where = f"{error.path}:{error.line}" if error.line else error.path
-                attrs = {"classname": "ca-audit.input", "name": f"input :: {where}", "time": "0"}
+                shown = f"{error.path}:{error.line}" if error.line else error.path
+                attrs = {"classname": "ca-audit.input", "name": f"input :: {shown}", "time": "0"}
                 if error.path:
                     error_root = suite_name if suite_name != "ca-audit input" else None
                     attrs["file"] = repo_path(error_root, error.path)
                 case_el = ET.SubElement(suite_el, "testcase", attrs)
                 err = ET.SubElement(case_el, "error", message=error.message, type="input-error")
-                err.text = f"{where}: {error.message}"
+                err.text = f"{shown}: {error.message}"
                 counts[0] += 1
                 counts[2] += 1
         _counts(suite_el, *counts)

@@ -70,7 +70,7 @@ def _finding_lines(finding: Finding, id_width: int, style: _Style) -> list[str]:
     indent = " " * (2 + 8 + 1 + id_width + 2)
     lines = [f"  {severity} {finding.rule_id:<{id_width}}  {finding.message}",
              f"{indent}{style(_DIM, str(finding.location))}"]
-    if finding.waived:
+    if finding.waived_by is not None:
         lines.append(f"{indent}{style(_DIM, 'waived: ' + str(finding.waived_by.get('reason', '')))}")
     return lines
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from auditor.model import EXTERNAL_CLIENT_APP, App, InputError
+from auditor.model import EXTERNAL_CLIENT_APP, App, InputError, Location
 from auditor.sources import SourceResult
 from auditor.sources.fieldwriter import FieldWriter
 from auditor.sources.normalize import (
@@ -93,7 +93,7 @@ def _build(name: str, found: dict[str, tuple[str, Element]]) -> App:
     header_path, header = found.get(HEADER, (path, None))
     FieldWriter(app, header_path).text("label", header.find("label") if header else None, fallback=header)
     if header is not None:
-        app.locations["name"] = FieldWriter(app, header_path).loc(header)
+        app.locations["name"] = Location.at(header_path, header.line, header.column)
     else:
         app.notes.append("no header file (.eca) found; audited on the parts present")
     _map_global(app, found.get(GLOBAL_OAUTH))
@@ -109,7 +109,7 @@ def _build(name: str, found: dict[str, tuple[str, Element]]) -> App:
 # Global settings hold secrets and "must not be added to source control" (S5), so their absence
 # is normal: flags keep Salesforce's defaults, nothing is committed, and the certificate is
 # unknown rather than absent (CA-04 must not guess).
-_WITHOUT_GLOBAL_SETTINGS = {
+_WITHOUT_GLOBAL_SETTINGS: dict[str, object] = {
     **{field_name: default for field_name, default in _GLOBAL_FLAGS.values()},
     "oauth.callback_urls": [],
     "oauth.has_certificate": None,
@@ -118,7 +118,7 @@ _WITHOUT_GLOBAL_SETTINGS = {
 }
 # Permitted Users, IP and refresh policies are unknown without the policies file; rules that
 # need them stay quiet rather than guess.
-_WITHOUT_POLICIES = {
+_WITHOUT_POLICIES: dict[str, object] = {
     "oauth.permitted_users": None,
     "policy.ip_relaxation": None,
     "policy.session_level": None,

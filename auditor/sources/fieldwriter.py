@@ -31,7 +31,7 @@ class FieldWriter:
         return Location.at(self.path, element.line, element.column)
 
     def at(self, field_name: str, element: Element) -> None:
-        self.app.locations[field_name] = self.loc(element)
+        self.app.locations[field_name] = Location.at(self.path, element.line, element.column)
 
     def text(self, field_name: str, element: Element | None, fallback: Element | None = None) -> None:
         value = element.text.strip() if element is not None and element.text.strip() else None

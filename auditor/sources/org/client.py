@@ -10,6 +10,7 @@ Imported only when an org is read: simple-salesforce costs ~0.2 s to import.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import xml.etree.ElementTree as ET
@@ -100,8 +101,8 @@ class OrgClient:
             if not next_url:
                 raise ValueError(f"a query page said more records follow but gave no nextRecordsUrl "
                                  f"({len(rows)} of {total} read)")
-            page = self.call(lambda url=next_url: self.sf.query_more(url, identifier_is_url=True,
-                                                                      timeout=self.timeout))
+            page = self.call(functools.partial(self.sf.query_more, next_url, identifier_is_url=True,
+                                               timeout=self.timeout))
             rows.extend(page.get("records", []))
         if len(rows) < total:
             raise ValueError(f"the query returned {len(rows)} of {total} records")

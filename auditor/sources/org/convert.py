@@ -35,8 +35,8 @@ def apps_from_snapshot(data: dict[str, Any], *, origin: str,
     documents = [(source_path(t, name), doc.encode("utf-8")) for t in METADATA_TYPES
                  for name, doc in sorted(index.records(t).items()) if doc]
     converted = apps_from_documents(documents)
-    for error in converted.errors:
-        result.errors.append(InputError(f"{origin}: {error.path}", None, error.message))
+    for problem in converted.errors:
+        result.errors.append(InputError(f"{origin}: {problem.path}", None, problem.message))
     seen_rows: set[str] = set()
     for app in converted.apps:
         _drop_lines(app)
@@ -82,8 +82,8 @@ def apps_from_snapshot(data: dict[str, Any], *, origin: str,
         for app in result.apps:
             if app.get("org.installed") is False:
                 app.notes.append(note)
-    for error in data.get("errors") or []:
-        result.errors.append(InputError(origin, None, f"not read from the org: {error['what']}: {error['message']}"))
+    for unread in data.get("errors") or []:
+        result.errors.append(InputError(origin, None, f"not read from the org: {unread['what']}: {unread['message']}"))
     return result
 
 
@@ -102,7 +102,7 @@ class _OrgIndex:
         self.users_read = {u.lower() for u in data.get("integration_users_read") or []}
         # Group id -> member permission set ids; aggregate permission set -> group.
         self.group_members: dict[str, set[str]] = defaultdict(set)
-        self.group_names: dict[str, str] = {}
+        self.group_names: dict[str, str | None] = {}
         for row in self.soql("PermissionSetGroupComponent"):
             self.group_members[row["PermissionSetGroupId"]].add(row["PermissionSetId"])
             self.group_names[row["PermissionSetGroupId"]] = (row.get("PermissionSetGroup") or {}).get("DeveloperName")
@@ -247,8 +247,10 @@ class _OrgIndex:
                                                 ("PermissionsCanApproveUninstalledApps",
                                                  "Approve Uninstalled Connected Apps")) if ps.get(key)]
             via = (ps.get("Profile") or {}).get("Name") if ps.get("IsOwnedByProfile") else ps.get("Name")
+            username = assignee.get("Username")
             for label in granted:
-                holders[assignee.get("Username")].add(f"{label} via {via}")
+                if isinstance(username, str):
+                    holders[username].add(f"{label} via {via}")
         return [f"{user} ({'; '.join(sorted(how))})" for user, how in sorted(holders.items()) if user]
 
     def _valid_assignments(self, username: str) -> list[dict[str, Any]]:
@@ -292,7 +294,7 @@ class _OrgIndex:
         # That profile-owned permission sets have PermissionSetAssignment rows is implied by Salesforce's
         # examples, not stated: match the user's profile by name as well.
         profile = ((self.users.get(username.lower()) or {}).get("Profile") or {}).get("Name")
-        return bool(profile) and profile.lower() in self.grant_profiles.get(id(app), set())
+        return isinstance(profile, str) and profile.lower() in self.grant_profiles.get(id(app), set())
 
     def _approved(self, app: App, username: str) -> bool:
         users = {str(u).lower() for u in app.get("org.usage.users") or []}

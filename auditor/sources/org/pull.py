@@ -170,12 +170,12 @@ class _Puller:
             users = sorted(set(self.settings.integration_users) | self.run_as_users)
             user_futures = []
             for start in range(0, len(users), USERS_PER_QUERY):
-                names = ", ".join(_quote(u) for u in users[start : start + USERS_PER_QUERY])
+                quoted = ", ".join(_quote(u) for u in users[start : start + USERS_PER_QUERY])
                 user_futures.append(("User", pool.submit(self._guard, "SOQL User", self.client.query_all,
-                                                         USER_QUERY.format(names=names))))
+                                                         USER_QUERY.format(names=quoted))))
                 user_futures.append(("PermissionSetAssignment", pool.submit(
                     self._guard, "SOQL PermissionSetAssignment", self.client.query_all,
-                    ASSIGNMENT_QUERY.format(names=names))))
+                    ASSIGNMENT_QUERY.format(names=quoted))))
             for key, future in soql_futures.items():
                 soql[key] = future.result() or []
             soql["User"], soql["PermissionSetAssignment"] = [], []
@@ -287,7 +287,7 @@ class _Puller:
         records = list(result) if result is not None else []
         if len(records) != len(names):
             raise ValueError(f"readMetadata returned {len(records)} records for {len(names)} names")
-        out = []
+        out: list[tuple[str, str, str | None]] = []
         for name, record in zip(names, records, strict=True):
             if record.get(XSI_NIL) == "true" or not len(record):
                 out.append((type_name, name, None))
