@@ -81,8 +81,9 @@ def rules_validate(
 def rules_test(
     dirs: Annotated[list[Path] | None, typer.Argument(help="Rule folders (default: the built-in pack)")] = None,
 ) -> None:
-    """Run the `tests` of every rule; exit 1 on any failure."""
+    """Run the `tests` of every rule and its file fixtures (tests/<RULE-ID>/{pass,fail}/); exit 1 on any failure."""
     from auditor.engine.testing import run_rule_tests
+    from auditor.rulefixtures import run_file_fixtures
 
     loaded = _load_rule_dirs(dirs)
     results = run_rule_tests(loaded)
@@ -93,9 +94,14 @@ def rules_test(
                 or not any(c for c in r.tests if "fail" in c)]
     for rule_id in untested:
         typer.echo(f"FAIL {rule_id}: needs at least one pass and one fail test")
-    passed = len(results) - len(failures)
-    typer.echo(f"{passed} passed, {len(failures) + len(untested)} failed")
-    raise typer.Exit(1 if failures or untested else 0)
+    cases = run_file_fixtures(loaded)
+    case_failures = [c for c in cases if not c.ok]
+    for case in case_failures:
+        typer.echo(case.line())
+    passed = len(results) - len(failures) + len(cases) - len(case_failures)
+    failed = len(failures) + len(untested) + len(case_failures)
+    typer.echo(f"{passed} passed, {failed} failed")
+    raise typer.Exit(1 if failed else 0)
 
 
 @rules_app.command("docs")

@@ -22,8 +22,14 @@ def builtin_rules_dir() -> Path:
     return installed if installed.is_dir() else package_dir.parent / "rules"
 
 
+# A rule folder's `tests/` holds its file fixtures (rules/tests/CA-NN/{pass,fail}/…); a case may
+# carry its own `.ca-audit.yaml`, which must never be read as a rule.
+FIXTURES_DIR = "tests"
+
+
 def rule_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+                  and FIXTURES_DIR not in p.relative_to(directory).parts[:-1])
 
 
 def load_rules(directories: list[Path]) -> tuple[list[Rule], list[InputError]]:
