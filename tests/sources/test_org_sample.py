@@ -11,7 +11,7 @@ from tests.conftest import REPO, SAMPLE, run_cli
 from tests.fakeorg.fixtures import fake_org_fixture  # noqa: F401 - the fake_org fixture
 from tests.fakeorg.make_snapshot import SAMPLE_INSTANCE_URL
 from tests.fakeorg.sample import INTEGRATION_USERS
-from tests.test_org_cli import EXPECTED_COMPARE_FINDINGS, EXPECTED_ORG_FINDINGS, ORG_RULES
+from tests.cli.test_org_cli import EXPECTED_COMPARE_FINDINGS, EXPECTED_ORG_FINDINGS, ORG_RULES
 
 SNAPSHOT = SAMPLE / "org.snapshot.json"
 VOLATILE = ("CreatedDate", "LastModifiedDate", "LastUsedDate", "ExpirationDate")
