@@ -29,7 +29,7 @@ def preflight(
 
     Exit 0 ready, 1 will fail, 2 unknown or bad input."""
     from auditor.diagnose.preflight import preflight as run_preflight
-    from auditor.diagnose.preflight import render_text
+    from auditor.diagnose.render import render_preflight
 
     if flow not in PREFLIGHT_FLOWS:
         raise usage_error(f"--flow takes one of {', '.join(PREFLIGHT_FLOWS)}, not {flow!r}")
@@ -37,7 +37,7 @@ def preflight(
     with _catalogue_errors():
         result = run_preflight(app_name, flow, sources or ([] if org else ["."]), org=org, user=user,
                                config_path=config)
-    _print_result(result, output_format, render_text)
+    _print_result(result, output_format, render_preflight)
 
 
 @with_org_options
@@ -52,7 +52,7 @@ def explain(
 ) -> None:
     """Explain an OAuth token error: known causes (most certain first), the rules that detect them, fixes."""
     from auditor.diagnose.explain import explain as run_explain
-    from auditor.diagnose.explain import render_text
+    from auditor.diagnose.render import render_explanation
 
     text_or_json(output_format)
     named_org = org is not None and (org.target_org or org.client_id)  # not SF_INSTANCE_URL set for other tools
@@ -62,7 +62,7 @@ def explain(
         org = None
     with _catalogue_errors():
         result = run_explain(error, app_name, sources or ([] if org else ["."]), org=org, config_path=config)
-    _print_result(result, output_format, render_text)
+    _print_result(result, output_format, render_explanation)
 
 
 @contextlib.contextmanager
@@ -72,7 +72,7 @@ def _catalogue_errors() -> Iterator[None]:
     try:
         yield
     except CatalogueError as error:
-        raise usage_error(f"the error catalogue is invalid: {error}") from None
+        raise usage_error(f"the diagnosis data is invalid: {error}") from None
 
 
 def _print_result(result: Any, output_format: str, render_text: Callable[[Any], str]) -> None:

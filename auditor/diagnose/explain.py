@@ -3,7 +3,7 @@
 The catalogue is data (auditor/data/errors.yaml, validated by auditor/schemas/errors.schema.json).
 With an app and a source, each cause is checked by running the rules the catalogue names for it
 through the engine, exactly as `scan` runs them, or, for causes no rule reports, by the
-catalogue's own condition over the same model fields.
+catalogue's own condition over the same model fields. Output is auditor/diagnose/render.py.
 """
 
 from __future__ import annotations
@@ -15,14 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from auditor.catalogue import load_catalogue
-from auditor.model import PREFLIGHT_FLOWS, App, InputError
+from auditor.model import EVIDENCE_LEVELS, App, InputError
 from auditor.pipeline import AuditOptions, audit_app
 
-CONFIDENCE_ORDER = {"confirmed": 0, "practitioner": 1, "unconfirmed": 2}
-CONFIDENCE_WORDS = {"confirmed": "confirmed by Salesforce", "practitioner": "reported by practitioners",
-                    "unconfirmed": "UNCONFIRMED"}
+# How a cause stands against the app (not a preflight verdict).
 HOLDS, DOES_NOT_HOLD, UNKNOWN, NOT_CHECKABLE = "holds", "does not hold", "unknown", "not checkable"
-
 
 
 # ------------------------------------------------------------------------------------ parsing
@@ -120,7 +117,7 @@ class Explanation:
 
     def ranked(self, entry: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
         causes = list(enumerate(entry["causes"]))
-        return sorted(causes, key=lambda pair: CONFIDENCE_ORDER[pair[1]["confidence"]])
+        return sorted(causes, key=lambda pair: EVIDENCE_LEVELS.index(pair[1]["confidence"]))
 
     def as_dict(self) -> dict[str, Any]:
         from auditor import __version__
@@ -227,85 +224,3 @@ def _describe(condition: dict[str, Any], app: App) -> str:
     from auditor.engine.templating import render
 
     return "; ".join(f"{name} = {render('{' + name + '}', app.values)}" for name in fields_named(condition))
-
-
-# ------------------------------------------------------------------------------------ output
-def render_text(result: Explanation) -> str:
-    import textwrap
-
-    from auditor.engine.conditions import fields_named
-
-    def wrap(text: str, first: str, rest: str) -> list[str]:
-        return textwrap.wrap(text, width=96, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False)
-
-    out: list[str] = []
-    if not result.known:
-        shown = ": ".join(p for p in (result.error, result.description) if p) or result.raw
-        out.append(f"ca-audit does not know the error {shown!r}.")
-        out += wrap("It is not in the catalogue of token-endpoint errors (auditor/data/errors.yaml), so there is no "
-                    "list of causes to give. Check the app's prerequisites for the flow you used instead:", "", "")
-        out.append("  ca-audit preflight APP --flow jwt-bearer|saml2-bearer|client-credentials|username-password")
-        return "\n".join(out) + "\n"
-    if result.how:
-        out += wrap(f"Note: {result.how}.", "", "      ")
-        out.append("")
-    for number, entry in enumerate(result.entries):
-        if number:
-            out += ["", "-" * 96, ""]
-        code = entry["error"] or "(error code not reported)"
-        out.append(f"{code}: {entry['error_description'][0]}")
-        confidence = CONFIDENCE_WORDS.get(entry.get("string_confidence", ""), "")
-        out += wrap(f"Flows: {', '.join(entry['flows'])}." + (f" Error string: {confidence}." if confidence else ""),
-                    "", "")
-        if entry.get("note"):
-            out += wrap(f"Note: {entry['note']}", "", "      ")
-        out.append("")
-        out.append("Known causes, most certain first:")
-        for rank, (index, cause) in enumerate(result.ranked(entry), 1):
-            out += wrap(f"[{CONFIDENCE_WORDS[cause['confidence']]}] {cause['cause']}", f"  {rank}. ", "     ")
-            if cause["rules"]:
-                detected = ", ".join(cause["rules"])
-            elif cause.get("condition"):
-                detected = "no rule; checked directly against " + ", ".join(fields_named(cause["condition"]))
-            else:
-                detected = "no rule: not visible in configuration"
-            out += wrap(f"Detected by: {detected}", "     ", "       ")
-            if cause.get("fix"):
-                out += wrap(f"Fix: {cause['fix']}", "     ", "       ")
-            check = result.checks.get((entry["id"], index))
-            if check is not None and result.app is not None:
-                verdict = {HOLDS: "HOLDS", DOES_NOT_HOLD: "does not hold", UNKNOWN: "unknown",
-                           NOT_CHECKABLE: "cannot be checked from configuration"}[check.status]
-                detail = f" — {'; '.join(check.details)}" if check.details else ""
-                out += wrap(f"{result.app.name}: {verdict}{detail}", "     → ", "       ")
-        out.append("")
-        out.append("Fixes, in the order to apply them:")
-        for step, fix in enumerate(entry["fixes"], 1):
-            out += wrap(fix, f"  {step}. ", "     ")
-        if entry.get("see_also"):
-            out.append(f"See also: {', '.join(entry['see_also'])} (`ca-audit rules show ID`)")
-        out.append("References:")
-        out += [f"  {ref}" for ref in entry["references"]]
-    if result.app is not None:
-        out.append("")
-        held = sum(1 for c in result.checks.values() if c.status == HOLDS)
-        rules = [r for (eid, index), c in result.checks.items() if c.status == HOLDS
-                 for e in result.entries if e["id"] == eid for r in e["causes"][index]["rules"]]
-        found = (f" (found by {', '.join(dict.fromkeys(rules))}; `ca-audit rules show ID` gives each fix)"
-                 if rules else "")
-        out.append(f"{result.app.name}: {held} of {len(result.checks)} known cause(s) hold{found}.")
-    if result.problem:
-        out.append("")
-        out.append(f"ca-audit explain: {result.problem}")
-    if result.input_errors:
-        out.append("")
-        out.append("Input problems:")
-        out += [f"  {error}" for error in result.input_errors]
-    candidates = [f for e in result.entries for f in e["flows"] if f in PREFLIGHT_FLOWS]
-    declared = [f for f in result.config_flows if f in candidates]
-    flow = next(iter(declared or candidates), None)
-    if flow:
-        out.append("")
-        app = result.app.name if result.app else "APP"
-        out.append(f"Next: ca-audit preflight {app} --flow {flow}")
-    return "\n".join(out) + "\n"

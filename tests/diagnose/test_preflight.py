@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from auditor.diagnose.preflight import READY, UNKNOWN, WILL_FAIL, preflight
+from auditor.diagnose.preflight import preflight
 from auditor.engine.loader import builtin_rules_dir, load_rules
-from auditor.model import PREFLIGHT_FLOWS, Severity
+from auditor.model import PREFLIGHT_FLOWS, READY, UNKNOWN, WILL_FAIL, Severity
 from auditor.pipeline import AuditOptions, audit
 from auditor.sources.org.auth import from_access_token
 from auditor.sources.org.pull import PullSettings, pull

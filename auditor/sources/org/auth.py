@@ -22,39 +22,6 @@ DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 DEFAULT_API_VERSION = "66.0"  # Spring '26, pinned: simple-salesforce would default to 59.0
 SF_CLI_TIMEOUT = 120  # seconds; `sf` refreshes the token before printing it
 
-# Likely configuration causes for token-endpoint errors (salesforce-facts.md §4.5).
-TOKEN_ERROR_HINTS = {
-    "user hasn't approved this consumer": (
-        "the user has no prior approval for this app: either its Permitted Users policy is \"All users may "
-        "self-authorize\" and the user never approved it interactively (with the refresh_token scope), or the "
-        "app lacks the refresh_token scope. Set Permitted Users to \"Admin approved users are pre-authorized\" "
-        "and assign the user's profile or a permission set to the app. A wrong --login-url (sandbox vs "
-        "production) or a consumer key from another org can give the same message."
-    ),
-    "user is not admin approved to access this app": (
-        "the app is admin-approved but the user holds none of its profiles or permission sets; add one under "
-        "the app's Manage Profiles / Manage Permission Sets and assign it to the user."
-    ),
-    "audience is invalid": (
-        "the JWT audience does not match the login host: use --login-url https://test.salesforce.com for a "
-        "sandbox and https://login.salesforce.com for production."
-    ),
-    "invalid assertion": (
-        "the signature did not verify: the certificate uploaded to the app must be the public part of "
-        "--jwt-key-file, signed RS256."
-    ),
-    "client identifier invalid": (
-        "wrong consumer key (--client-id), an app from another org, or an app created minutes ago that has "
-        "not propagated yet."
-    ),
-    "ip restricted or invalid login hours": (
-        "the app enforces IP restrictions and this machine's address is outside the user's profile Login IP "
-        "Ranges (or outside Login Hours)."
-    ),
-    "user is inactive": "the user is deactivated; reactivate it or use another integration user.",
-}
-
-
 class AuthError(Exception):
     """Could not obtain a session. The message is for the user and never contains a secret."""
 
@@ -218,7 +185,9 @@ def token_error_message(status: int, body: object, username: str) -> str:
     error = str(body.get("error"))
     description = str(body.get("error_description") or "")
     message = f"JWT bearer login for {username} failed: {error}: {description}"
-    hint = TOKEN_ERROR_HINTS.get(description.strip().lower())
+    from auditor.catalogue import login_hint  # only a refused login reads the error catalogue
+
+    hint = login_hint(error, description)
     if hint:
         message += f"\n  likely cause: {hint}"
     return message
