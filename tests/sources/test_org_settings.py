@@ -6,7 +6,8 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-from auditor.diagnose.preflight import READY, WILL_FAIL, preflight
+from auditor.diagnose.preflight import preflight
+from auditor.model import READY, WILL_FAIL
 from auditor.sources.files import scan_paths
 from tests.conftest import SAMPLE, run_json
 

@@ -11,6 +11,7 @@ import pytest
 from auditor.catalogue import CatalogueError, load_catalogue, load_checklists, login_hint, read_checklists
 from auditor.model import EVIDENCE_LEVELS, PREFLIGHT_FLOWS
 from auditor.sources.org.auth import token_error_message
+from tests.conftest import REPO
 
 CATALOGUE = load_catalogue()
 LOGIN_ENTRIES = [e for e in CATALOGUE if "jwt-bearer" in e["flows"]]
@@ -48,7 +49,7 @@ def test_the_schema_requires_a_hint_on_login_errors(tmp_path):
 
 
 # ---------------------------------------------------------------------------- checklists
-PACKAGED = Path(__file__).resolve().parents[1] / "auditor" / "data" / "checklists.yaml"
+PACKAGED = REPO / "auditor" / "data" / "checklists.yaml"
 
 
 def test_the_packaged_checklists_validate():
