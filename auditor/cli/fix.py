@@ -121,11 +121,17 @@ def _preflight_fix_text(result: Any, fixed: Any, after: Any, sources: list[str],
         command += ["--assign-permission-set", permission_set]
     if fixed.patches:
         lines += ["", "Patch (apply it with `" + shlex.join([*command, "--write"]) + "`):", ""]
-        lines.append(diff_text(fixed).rstrip("\n"))
+        # For reading, not for `git apply`: long unchanged lines (a certificate) are shortened.
+        lines += [line[:97] + "…" if line.startswith(" ") and len(line) > 100 else line
+                  for line in diff_text(fixed).rstrip("\n").splitlines()]
     for item in fixed.remaining:
         wrapped = textwrap.wrap(f"{item.reason}: {item.rule_id} — {item.detail}", 100, initial_indent="  ",
                                 subsequent_indent="    ", break_on_hyphens=False)
         lines += ["", "Not in the patch:", *wrapped] if item is fixed.remaining[0] else wrapped
+    raised = [f for outcome in fixed.apps for f in outcome.new]
+    if raised:
+        lines += ["", "The patch raises (patch them with `ca-audit fix`):"]
+        lines += [f"  {f.rule_id} ({f.severity}): {f.message}" for f in raised]
     if after is not None:
         lines += ["", f"With the patch: {after.verdict} — {after.summary}"]
         lines += [f"  {error}" for error in after.errors]
