@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,7 +146,7 @@ def setup_path(fix: str, kind: str) -> str:
         text = text.split(marker, 1)[1]
     if other in text:
         text = text.split(other, 1)[0]
-    text = text.split("; in source", 1)[0].split(" in source ", 1)[0].split(". ", 1)[0]
+    text = re.split(r"\.\s+(?=[A-Z])", text.split("; in source", 1)[0].split(" in source ", 1)[0], maxsplit=1)[0]
     return text.strip().rstrip(".;,").strip()
 
 
