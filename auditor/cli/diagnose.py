@@ -23,6 +23,9 @@ def preflight(
     user: Annotated[str | None, typer.Option(help="The username the token is for (JWT sub, SAML subject).")] = None,
     output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
     config: Annotated[Path | None, typer.Option(help="Config file (default: .ca-audit.yaml found upward).")] = None,
+    fix: Annotated[bool, typer.Option("--fix", help="Print the metadata patch for the failing checks.")] = False,
+    assign_permission_set: Annotated[str | None, typer.Option(
+        help="With --fix: the permission set to assign when the app becomes admin-approved.")] = None,
     org: OrgTarget | None = None,
 ) -> None:
     """Say before the call whether a token request for APP with FLOW will work.
@@ -37,6 +40,10 @@ def preflight(
     with _catalogue_errors():
         result = run_preflight(app_name, flow, sources or ([] if org else ["."]), org=org, user=user,
                                config_path=config)
+    if fix:
+        from auditor.cli.fix import preflight_fix
+
+        preflight_fix(result, sources or ["."], config, assign_permission_set, output_format)
     _print_result(result, output_format, render_preflight)
 
 

@@ -69,6 +69,7 @@ def semantic_problems(document: dict[str, Any]) -> list[str]:
                 re.compile(pattern)
             except re.error as error:
                 problems.append(f"at {where}: invalid regular expression {pattern!r}: {error}")
+    problems += _patch_problems(document.get("patch"))
     for name in placeholders(document["message"]):
         if name not in FIELDS:
             problems.append(f"at message: unknown field {{{name}}} in the template")
@@ -77,6 +78,28 @@ def semantic_problems(document: dict[str, Any]) -> list[str]:
             for name in flatten(model):
                 if name not in FIELDS:
                     problems.append(f"at tests.{index}.{outcome}: unknown field {name}")
+    return problems
+
+
+def _patch_problems(patch: dict[str, Any] | None) -> list[str]:
+    """A list field takes `add` or `replace`, any other field `set`; patterns compile."""
+    problems = []
+    for index, edit in enumerate((patch or {}).get("edits", [])):
+        where, is_list = f"at patch.edits.{index}", FIELDS.get(edit["field"]) == "array"
+        if is_list and "set" in edit:
+            problems.append(f"{where}: {edit['field']} is a list; use add or replace, not set")
+        if not is_list and ("add" in edit or "replace" in edit):
+            problems.append(f"{where}: {edit['field']} is not a list; use set")
+        if "replace" in edit:
+            try:
+                re.compile(edit["replace"]["pattern"])
+            except re.error as error:
+                problems.append(f"{where}.replace: invalid regular expression: {error}")
+        for pattern in patterns_in(edit.get("when")):
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                problems.append(f"{where}.when: invalid regular expression {pattern!r}: {error}")
     return problems
 
 
@@ -99,6 +122,7 @@ def build_rule(document: dict[str, Any], source_path: str) -> Rule:
         references=document.get("references", []),
         tags=document.get("tags", []),
         tests=document.get("tests", []),
+        patch=document.get("patch"),
     )
 
 

@@ -25,6 +25,7 @@ class Rule:
     references: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     tests: list[dict[str, Any]] = field(default_factory=list)
+    patch: dict[str, Any] | None = None  # the fix as model-field edits (auditor/fix)
     default_severity: Severity | None = None  # before config overrides
 
     @property
