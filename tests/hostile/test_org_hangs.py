@@ -64,3 +64,13 @@ def test_hang_huge_body(fake_org, project):
     outcome = scan_with_token(fake_org, project)
     assert_fails_closed(outcome, names="SOQL ConnectedApplication", secrets=(fake_org.token,))
     assert "1000000 bytes" in outcome.output
+
+
+def test_hang_jwt_key_file_is_a_fifo(fake_org, project, tmp_path):
+    import os
+
+    fifo = tmp_path / "server.key"
+    os.mkfifo(fifo)  # opening it for reading would wait for a writer forever
+    outcome = scan_with_jwt(fake_org, project, fifo)
+    assert_fails_closed(outcome, names="not a regular file")
+    assert fake_org.requests == []
