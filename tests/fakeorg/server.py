@@ -181,6 +181,36 @@ class FakeSalesforce:
         """Send the real answer's headers and half its body, then drop the connection."""
         self._add_rule(method, path_regex, times, None, truncate=True)
 
+    # ---------------------------------------------------------------- hostile answers (tests/hostile)
+    def trickle(self, method: str, path_regex: str, *, interval: float = 1.0, headers_too: bool = False,
+                times: int | None = None) -> None:
+        """Send the real answer one byte every `interval` seconds: the body only (each read succeeds
+        well within any read timeout), or the status line and headers too."""
+        self._add_rule(method, path_regex, times, None, trickle=interval, trickle_headers=headers_too)
+
+    def redirect(self, method: str, path_regex: str, location: str, *, status: int = 307,
+                 times: int | None = None) -> None:
+        """Answer with a redirect to `location` (another host, in the tests)."""
+        self._add_rule(method, path_regex, times, None, status=status, body=b"", content_type="text/html",
+                       headers={"Location": location})
+
+    def endless_paging(self, path_regex: str, *, loop: bool = False) -> None:
+        """Queries matching `path_regex` never finish: every page says done=false and gives a
+        nextRecordsUrl, a fresh one each time or (`loop`) always the same one."""
+        self._add_rule("GET", path_regex, None, None, endless=loop)
+        self._add_rule("GET", r"/query/01gEND", None, None, endless=loop)
+
+    def huge(self, method: str, path_regex: str, size: int, *, prefix: bytes = b"",
+             content_type: str = "application/json;charset=UTF-8", times: int | None = None) -> None:
+        """Answer with `prefix` padded with spaces to `size` bytes, streamed (never held in memory)."""
+        self._add_rule(method, path_regex, times, None, huge=size, prefix=prefix, content_type=content_type)
+
+    def echo_secret(self, method: str, path_regex: str, *, times: int | None = None) -> None:
+        """Fail with an error that quotes the secret the request carried, in the wire format of the
+        endpoint: the bearer token in a REST error, the session id in a SOAP fault, the JWT
+        assertion in an OAuth error."""
+        self._add_rule(method, path_regex, times, None, echo=True)
+
     def expire_tokens(self) -> None:
         self.valid_tokens.clear()
 
@@ -255,6 +285,12 @@ class FakeSalesforce:
         page["records"] = chunk
         return 200, page
 
+    def _endless_page(self, version: str, loop: bool) -> dict[str, Any]:
+        with self._lock:
+            step = 1 if loop else next(self._cursor_ids)
+        return {"totalSize": 10**9, "done": False, "records": [],
+                "nextRecordsUrl": f"/services/data/v{version}/query/01gEND{step:013d}-2000"}
+
     def _next_page(self, version: str, locator: str):
         cursor = locator.split("-")[0]
         with self._lock:
@@ -263,6 +299,20 @@ class FakeSalesforce:
             return 400, [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]
         records, offset = state
         return self._page(version, records, offset)
+
+    def echoed_error(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, str, str]:
+        if path.endswith("/services/oauth2/token"):
+            assertion = urllib.parse.parse_qs(body.decode()).get("assertion", [""])[0]
+            return 400, json.dumps({"error": "invalid_grant",
+                                    "error_description": f"invalid assertion {assertion}"}), "application/json"
+        if path.startswith("/services/Soap/"):
+            match = re.search(rb"<sessionId>([^<]*)</sessionId>", body)
+            session = match.group(1).decode() if match else ""
+            return 500, soap_fault("INVALID_QUERY_FILTER_OPERATOR", f"Session {session} may not read this"), \
+                "text/xml;charset=UTF-8"
+        token = headers.get("authorization", "")[7:]
+        return 400, json.dumps([{"message": f"Malformed query for session {token}", "errorCode": "MALFORMED_QUERY"}]), \
+            "application/json;charset=UTF-8"
 
     # ---------------------------------------------------------------- OAuth
     def token_endpoint(self, body: bytes):
@@ -391,6 +441,42 @@ def _strip_ns(xml_text: str) -> str:
     return xml_text.replace("<ns0:", "<").replace("</ns0:", "</")
 
 
+class ClearTextTrap:
+    """A plain TCP listener on 127.0.0.1 that records whatever a client sends it in clear text, and
+    answers nothing: what `--login-url http://…` would hand to anyone on the path."""
+
+    def __init__(self) -> None:
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._socket.settimeout(0.05)
+        self.received = b""
+        self._running = True
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+
+    def _serve(self) -> None:
+        while self._running:
+            try:
+                conn, _ = self._socket.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(0.5)
+                try:
+                    while chunk := conn.recv(65536):
+                        self.received += chunk
+                except OSError:
+                    pass
+
+    def stop(self) -> None:
+        self._running = False
+        self._thread.join()
+        self._socket.close()
+
+
 class _QuietServer(ThreadingHTTPServer):
     """Clients that drop connections (timeouts, refused certificates) are part of the tests; the
     stdlib would print a traceback for each on stderr, into whichever test runs then."""
@@ -447,10 +533,25 @@ class _Handler(BaseHTTPRequestHandler):
                 if "delay" in action:
                     time.sleep(action["delay"])
             canned = next((a for a in actions if "status" in a), None)
+            trickle = next((a for a in actions if "trickle" in a), None)
             if canned is not None:
                 payload = canned["body"]
                 self._send(canned["status"], payload if isinstance(payload, bytes) else payload.encode(),
-                           canned["content_type"])
+                           canned["content_type"], headers=canned.get("headers"), trickle=trickle)
+                return
+            if any("echo" in a for a in actions):
+                status, text, ctype = fake.echoed_error(path, headers, body)
+                self._send(status, text.encode(), ctype)
+                return
+            huge = next((a for a in actions if "huge" in a), None)
+            if huge is not None:
+                self._send_huge(huge["huge"], huge["prefix"], huge["content_type"])
+                return
+            endless = next((a for a in actions if "endless" in a), None)
+            if endless is not None:
+                version = re.search(r"/v(\d+\.\d)/", path)
+                page = fake._endless_page(version.group(1) if version else "66.0", endless["endless"])
+                self._send(200, json.dumps(page).encode(), "application/json;charset=UTF-8")
                 return
             if path.startswith("/services/Soap/m/") and method == "POST":
                 status, text = fake.soap(path, body)
@@ -458,18 +559,30 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 status, obj = fake.rest(method, path, query, headers, body)
                 out, ctype = json.dumps(obj).encode(), "application/json;charset=UTF-8"
-            self._send(status, out, ctype, truncate=any(a.get("truncate") for a in actions))
+            self._send(status, out, ctype, truncate=any(a.get("truncate") for a in actions), trickle=trickle)
         finally:
             with fake._lock:
                 fake._in_flight -= 1
 
-    def _send(self, status: int, body: bytes, content_type: str, truncate: bool = False) -> None:
+    def _send(self, status: int, body: bytes, content_type: str, truncate: bool = False,
+              headers: dict[str, str] | None = None, trickle: dict[str, Any] | None = None) -> None:
         try:
+            if trickle is not None and trickle["trickle_headers"]:
+                head = (f"HTTP/1.1 {status} OK\r\nContent-Type: {content_type}\r\n"
+                        f"Content-Length: {len(body)}\r\n\r\n").encode()
+                self._dribble(head + body, trickle["trickle"])
+                return
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Sforce-Limit-Info", "api-usage=25/15000")
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             self.end_headers()
+            if trickle is not None:
+                self.wfile.flush()
+                self._dribble(body, trickle["trickle"])
+                return
             if truncate:
                 self.wfile.write(body[: len(body) // 2])
                 self.wfile.flush()
@@ -479,3 +592,27 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
             self.close_connection = True
+
+    def _dribble(self, data: bytes, interval: float) -> None:
+        """One byte at a time until the client gives up (or, eventually, the end)."""
+        self.close_connection = True
+        for i in range(len(data)):
+            self.wfile.write(data[i : i + 1])
+            self.wfile.flush()
+            time.sleep(interval)
+
+    def _send_huge(self, size: int, prefix: bytes, content_type: str) -> None:
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(size))
+            self.end_headers()
+            self.wfile.write(prefix)
+            chunk = b" " * 65536
+            left = size - len(prefix)
+            while left > 0:
+                self.wfile.write(chunk[:left])
+                left -= min(left, len(chunk))
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            pass
+        self.close_connection = True

@@ -142,15 +142,22 @@ def test_page_without_next_url_is_an_error(fake_org):
     assert "no nextRecordsUrl" in snap["errors"][0]["message"]
 
 
+def token_row(app_name: str) -> dict:
+    """An OauthToken row with every field the pull selects (a row lacking one is refused)."""
+    return {"attributes": {"type": "OauthToken"}, "AppName": app_name, "UserId": "0055e000001AbcDAAS",
+            "User": {"attributes": {"type": "User"}, "Username": "someone@acme.example"},
+            "CreatedDate": "2024-01-01T00:00:00.000+0000", "LastUsedDate": None, "UseCount": 1}
+
+
 def test_short_result_is_an_error(fake_org):
-    body = {"totalSize": 2600, "done": True, "records": [{"attributes": {"type": "OauthToken"}, "AppName": "X"}]}
+    body = {"totalSize": 2600, "done": True, "records": [token_row("X")]}
     fake_org.inject("GET", QUERY + r"/\?q=SELECT\+AppName", 200, body)
     snap = pull_fake(fake_org)
     assert snap["errors"] == [{"what": "SOQL OauthToken", "message": "the query returned 1 of 2600 records"}]
 
 
 def test_token_rows_at_the_documented_cap_are_not_trusted(fake_org):
-    rows = [{"attributes": {"type": "OauthToken"}, "AppName": f"App {i}", "UseCount": 1} for i in range(2500)]
+    rows = [token_row(f"App {i}") for i in range(2500)]
     fake_org.inject("GET", QUERY + r"/\?q=SELECT\+AppName", 200, {"totalSize": 2500, "done": True, "records": rows})
     snap = pull_fake(fake_org)
     assert snap["errors"] == [{"what": "SOQL OauthToken", "message": "the query returned 2500 records, the "

@@ -37,7 +37,13 @@ class OrgTarget:
     @property
     def shown(self) -> str:
         """How messages and reports name the org."""
-        return self.target_org or self.instance_url or (f"{self.username} via JWT" if self.username else "org")
+        from auditor.sources.org.redact import redact_url
+
+        if self.target_org:
+            return self.target_org
+        if self.instance_url:
+            return redact_url(self.instance_url)
+        return f"{self.username} via JWT" if self.username else "org"
 
 
 def read_org(target: OrgTarget, integration_users: list[str],
@@ -59,7 +65,9 @@ def read_org(target: OrgTarget, integration_users: list[str],
                                     progress=progress)
             return pull(credentials, settings, session), []
     except (auth.AuthError, OrgReadError) as error:
-        return None, [InputError(target.shown, None, str(error))]
+        from auditor.sources.org.redact import redact
+
+        return None, [InputError(target.shown, None, redact(str(error), [target.access_token]))]
 
 
 def _log_in(target: OrgTarget, session: Any) -> Any:

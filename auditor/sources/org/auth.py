@@ -26,6 +26,30 @@ class AuthError(Exception):
     """Could not obtain a session. The message is for the user and never contains a secret."""
 
 
+def check_org_url(url: object, what: str) -> str:
+    """An org or login URL we will send a secret to: https, a host, no user name or password in it
+    (those would be stored with the snapshot and printed in messages). Returns it; raises AuthError
+    naming `what` (with the URL's password masked) otherwise."""
+    from urllib.parse import urlsplit
+
+    from auditor.sources.org.redact import has_userinfo, redact_url
+
+    if not isinstance(url, str):
+        raise AuthError(f"{what} is not a URL")
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        host = None
+    shown = redact_url(url)
+    if parts.scheme.lower() != "https" or not host:
+        raise AuthError(f"{what} must be an https:// URL, got {shown!r}")
+    if has_userinfo(url):
+        raise AuthError(f"{what} must not hold a user name or password, got {shown!r}")
+    return url
+
+
 @dataclass
 class OrgCredentials:
     instance_url: str
@@ -56,6 +80,9 @@ def from_sf_cli(alias: str, *, executable: str = "sf") -> OrgCredentials:
     token = result.get("accessToken") or ""
     if not instance_url:
         raise AuthError(f"`sf org display` gave no instance URL for {alias!r}")
+    check_org_url(instance_url, f"the instance URL `sf org display` gave for {alias!r}")
+    if not isinstance(token, str):
+        raise AuthError(f"`sf org display` gave an access token for {alias!r} that is not a string")
     connected = result.get("connectedStatus")
     if connected and connected != "Connected" and connected != "Unknown":
         raise AuthError(f"the Salesforce CLI login for {alias!r} is not usable ({connected}); "
@@ -64,7 +91,7 @@ def from_sf_cli(alias: str, *, executable: str = "sf") -> OrgCredentials:
         # plugin-org ≥ 5.11 redacts the token in `org display`.
         shown = _run_sf([executable, "org", "auth", "show-access-token", "--target-org", alias, "--json"], alias)
         token = (shown.get("result") or {}).get("accessToken") or ""
-    if not token or token.startswith("[REDACTED"):
+    if not isinstance(token, str) or not token or token.startswith("[REDACTED"):
         raise AuthError(f"the Salesforce CLI did not give an access token for {alias!r}")
     return OrgCredentials(instance_url, token, f"Salesforce CLI alias {alias}", result.get("username"),
                           result.get("id"), target=alias)
@@ -101,11 +128,7 @@ def _run_sf(command: list[str], alias: str) -> dict:
 
 # ---------------------------------------------------------------------------- access token
 def from_access_token(instance_url: str, access_token: str) -> OrgCredentials:
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(instance_url)
-    if parts.scheme != "https" or not parts.hostname:
-        raise AuthError(f"--instance-url must be an https:// URL, got {instance_url!r}")
+    check_org_url(instance_url, "--instance-url")
     if not access_token:
         raise AuthError("--instance-url needs --access-token (or SF_ACCESS_TOKEN)")
     return OrgCredentials(instance_url, access_token, "access token")
@@ -152,11 +175,8 @@ def from_jwt(session, *, client_id: str, key_file: str, username: str, login_url
     if timeout is None:
         timeout = float(os.environ.get("CA_AUDIT_HTTP_TIMEOUT", "60"))
 
-    try:
-        with open(key_file, "rb") as handle:
-            key_pem = handle.read()
-    except OSError as error:
-        raise AuthError(f"cannot read --jwt-key-file {key_file}: {error.strerror or error}") from None
+    check_org_url(login_url, "--login-url")
+    key_pem = _read_key_file(key_file)
     assertion = jwt_assertion(client_id, username, jwt_audience(login_url), key_pem)
     token_url = login_url.rstrip("/") + "/services/oauth2/token"
     try:
@@ -168,15 +188,44 @@ def from_jwt(session, *, client_id: str, key_file: str, username: str, login_url
     except requests.Timeout:
         raise AuthError(f"JWT bearer token request to {token_url} timed out after {timeout:g} s") from None
     except requests.RequestException as error:
-        raise AuthError(f"JWT bearer token request to {token_url} failed: {type(error).__name__}") from None
+        # The session refuses redirects, slow and huge answers and wrong content types with a message.
+        reason = str(error) if type(error).__module__ == "auditor.sources.org.client" else type(error).__name__
+        raise AuthError(f"JWT bearer token request to {token_url} failed: {reason}") from None
     try:
         body = response.json()
     except ValueError:
         body = None
     if response.status_code != 200 or not isinstance(body, dict) or "access_token" not in body:
-        raise AuthError(token_error_message(response.status_code, body, username))
-    return OrgCredentials(body.get("instance_url") or login_url, body["access_token"], "JWT bearer", username,
-                          target=body.get("instance_url") or login_url)
+        from auditor.sources.org.redact import redact
+
+        raise AuthError(redact(token_error_message(response.status_code, body, username), [assertion]))
+    token = body["access_token"]
+    if not isinstance(token, str) or not token:
+        raise AuthError("the token endpoint answered HTTP 200 with an access_token that is not a string")
+    instance_url = body.get("instance_url", login_url)
+    check_org_url(instance_url, "the instance_url the token endpoint returned")
+    return OrgCredentials(instance_url, token, "JWT bearer", username, target=instance_url)
+
+
+KEY_FILE_LIMIT = 1 << 20  # a PEM private key is a few KB
+
+
+def _read_key_file(key_file: str) -> bytes:
+    """The key file's bytes: a regular file of at most KEY_FILE_LIMIT bytes (never a FIFO or a device
+    that would block or never end)."""
+    import stat
+
+    try:
+        descriptor = os.open(key_file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise AuthError(f"cannot read --jwt-key-file {key_file}: {error.strerror or error}") from None
+    with os.fdopen(descriptor, "rb") as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise AuthError(f"--jwt-key-file {key_file} is not a regular file")
+        if info.st_size > KEY_FILE_LIMIT:
+            raise AuthError(f"--jwt-key-file {key_file} is larger than {KEY_FILE_LIMIT} bytes: not a PEM key")
+        return handle.read(KEY_FILE_LIMIT + 1)
 
 
 def token_error_message(status: int, body: object, username: str) -> str:

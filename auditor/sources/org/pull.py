@@ -36,13 +36,19 @@ from simple_salesforce.exceptions import SalesforceError
 from auditor import __version__
 from auditor.sources.org.auth import DEFAULT_API_VERSION, OrgCredentials
 from auditor.sources.org.client import (
+    DEADLINE,
+    MAX_PAGES,
+    MAX_RESPONSE_BYTES,
     MD_NS,
     Fatal,
+    GuardedSession,
+    OrgAnswerError,
     OrgClient,
     OrgReadError,
     SoapFault,
     Transient,
     describe,
+    env_number,
     error_code,
     make_session,
     row_key,
@@ -108,6 +114,11 @@ class PullSettings:
     connect_timeout: float = 10.0
     attempts: int = 3
     backoff: float = field(default_factory=lambda: float(os.environ.get("CA_AUDIT_RETRY_BACKOFF", "1.0")))
+    # Bounds on each answer (client.py): seconds per request in all, bytes per answer, pages per query.
+    deadline: float = field(default_factory=lambda: env_number("CA_AUDIT_HTTP_DEADLINE", DEADLINE))
+    max_response_bytes: int = field(
+        default_factory=lambda: int(env_number("CA_AUDIT_MAX_RESPONSE_BYTES", MAX_RESPONSE_BYTES)))
+    max_pages: int = field(default_factory=lambda: int(env_number("CA_AUDIT_MAX_PAGES", MAX_PAGES)))
     concurrency: int = 4
     batch_size: int = READ_BATCH
     integration_users: list[str] = field(default_factory=list)
@@ -125,9 +136,11 @@ class _Puller:
     def __init__(self, credentials: OrgCredentials, settings: PullSettings, session: requests.Session):
         self.credentials = credentials
         self.settings = settings
+        if isinstance(session, GuardedSession):
+            session.deadline, session.max_bytes = settings.deadline, settings.max_response_bytes
         self.client = OrgClient(credentials, session, api_version=settings.api_version,
                                 timeout=(settings.connect_timeout, settings.timeout), attempts=settings.attempts,
-                                backoff=settings.backoff)
+                                backoff=settings.backoff, max_pages=settings.max_pages)
         self.errors: list[dict[str, str]] = []
         self.notes: list[str] = []
         self.lock = threading.Lock()
@@ -210,7 +223,7 @@ class _Puller:
 
     def _raise_if_fatal(self) -> None:
         if self.client.fatal:
-            raise OrgReadError(self.client.fatal)
+            raise OrgReadError(self.client.redact(self.client.fatal))
 
     def _guard(self, what: str, fn: Callable, *args: Any) -> Any:
         """Run one unit of work; record its failure under `what` instead of losing the others."""
@@ -222,13 +235,17 @@ class _Puller:
             with self.lock:
                 self.client.fatal = self.client.fatal or str(error)
         except Transient as error:
-            with self.lock:
-                self.errors.append({"what": what, "message": f"{error} (gave up after "
-                                    f"{self.settings.attempts} attempts)"})
+            self._unread(what, f"{error} (gave up after {self.settings.attempts} attempts)")
         except (SalesforceError, SoapFault, requests.RequestException, ValueError) as error:
-            with self.lock:
-                self.errors.append({"what": what, "message": describe(error)})
+            self._unread(what, describe(error))
+        except Exception as error:  # noqa: BLE001 - an answer we did not foresee is this part unread, not a crash
+            self._unread(what, f"unexpected answer ({type(error).__name__}: {str(error)[:200]})")
         return None
+
+    def _unread(self, what: str, message: str) -> None:
+        """Record a part not read; org messages may echo the session id, so they are redacted."""
+        with self.lock:
+            self.errors.append({"what": what, "message": self.client.redact(message)})
 
     # ------------------------------------------------------------------ SOQL
     def _bypass_holders(self) -> list[dict[str, Any]]:
@@ -249,11 +266,13 @@ class _Puller:
     def _list(self, types: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
         queries = "".join(f"<queries><type>{t}</type></queries>" for t in types)
         root = self.client.soap(f"<listMetadata>{queries}<asOfVersion>{self.settings.api_version}</asOfVersion>"
-                          "</listMetadata>")
+                                "</listMetadata>", "listMetadataResponse")
         out: dict[str, list[dict[str, Any]]] = {t: [] for t in types}
         for result in root.iter(f"{{{MD_NS}}}result"):
             props = {child.tag.split("}")[-1]: (child.text or "") for child in result}
-            if props.get("type") in out and props.get("fullName"):
+            if not props.get("fullName") or not props.get("type"):
+                raise OrgAnswerError("a listMetadata result has no fullName or type")
+            if props.get("type") in out:
                 out[props["type"]].append({k: props.get(k) or None for k in
                                            ("fullName", "id", "fileName", "manageableState", "namespacePrefix")})
         return out
@@ -270,8 +289,7 @@ class _Puller:
                 try:
                     found.extend(self._read(type_name, [name]))
                 except (SoapFault, Transient, requests.RequestException, ValueError) as error:
-                    with self.lock:
-                        self.errors.append({"what": f"readMetadata {type_name} {name}", "message": describe(error)})
+                    self._unread(f"readMetadata {type_name} {name}", describe(error))
         if type_name in APP_TYPES:
             with self.lock:
                 self.read_done += len(names)
@@ -282,7 +300,8 @@ class _Puller:
 
     def _read(self, type_name: str, names: list[str]) -> list[tuple[str, str, str | None]]:
         full_names = "".join(f"<fullNames>{escape(n)}</fullNames>" for n in names)
-        root = self.client.soap(f"<readMetadata><type>{type_name}</type>{full_names}</readMetadata>")
+        root = self.client.soap(f"<readMetadata><type>{type_name}</type>{full_names}</readMetadata>",
+                                "readMetadataResponse")
         result = root.find(f".//{{{MD_NS}}}readMetadataResponse/{{{MD_NS}}}result")
         records = list(result) if result is not None else []
         if len(records) != len(names):
