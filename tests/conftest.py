@@ -24,10 +24,17 @@ ECA_APPS = FIXTURES / "eca-apps"
 JENKINS = CI_APPS / "force-app" / "main" / "default" / "connectedApps" / "Jenkins.connectedApp-meta.xml"
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    # Each test session validates rules afresh in its own cache folder, never the user's.
-    monkeypatch.setenv("CA_AUDIT_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "cache"))
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_cache(tmp_path_factory):
+    # Each test session validates rules afresh in its own cache folder, never the user's: set for the
+    # whole session, so that module-scoped fixtures (which run before function-scoped ones) see it too.
+    previous = os.environ.get("CA_AUDIT_CACHE_DIR")
+    os.environ["CA_AUDIT_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "cache")
+    yield
+    if previous is None:
+        os.environ.pop("CA_AUDIT_CACHE_DIR", None)
+    else:
+        os.environ["CA_AUDIT_CACHE_DIR"] = previous
 
 
 def corpus_file(relative: str) -> Path:
