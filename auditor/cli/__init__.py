@@ -1,6 +1,6 @@
 """ca-audit command line. Thin: parse options, run the pipeline, render, choose the exit code.
 
-One module per command group: `scan` (scan, pull), `rules`, `diagnose` (preflight, explain); the
+One module per command group: `scan` (scan, pull), `rules`, `diagnose` (preflight, explain), `access`; the
 org options every org command takes are defined once in `org_options`.
 """
 
@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from auditor import __version__
-from auditor.cli import diagnose, scan
+from auditor.cli import access, diagnose, scan
 from auditor.cli.rules import rules_app
 
 app = typer.Typer(
@@ -24,6 +24,7 @@ app.add_typer(rules_app, name="rules")
 app.command("pull")(scan.pull)
 app.command()(diagnose.preflight)
 app.command()(diagnose.explain)
+app.command()(access.access)
 
 
 def _version(value: bool) -> None:
