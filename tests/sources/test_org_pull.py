@@ -253,3 +253,23 @@ def test_a_soap_answer_with_a_doctype_is_refused_not_expanded(fake_org):
     refused = [e for e in snap["errors"] if "DOCTYPE" in e["message"]]
     assert refused, snap["errors"]
     assert "aaaaaaaaaa" not in json.dumps(snap)
+
+
+def test_a_frozen_integration_user_is_inactive_uncovered_and_said_frozen(monkeypatch):
+    from tests.fakeorg.sample import sample_org
+
+    data = sample_org()
+    user = data.find("User", Username="order.integration@northwind.example.com")
+    data.insert("UserLogin", UserId=user["Id"], IsFrozen=True, IsPasswordLocked=False, LastModifiedDate=None)
+    fake = FakeSalesforce(data).start()
+    try:
+        trust(monkeypatch, fake)
+        snap = pull_fake(fake)
+    finally:
+        fake.stop()
+    result = apps_from_snapshot(snap, origin="fake",
+                                integration_users={"Integration_App": ["order.integration@northwind.example.com"]})
+    app = next(a for a in result.apps if a.name == "Integration_App")
+    assert app.get("org.frozen_integration_users") == ["order.integration@northwind.example.com"]
+    assert app.get("org.inactive_integration_users") == ["order.integration@northwind.example.com (frozen)"]
+    assert app.get("org.uncovered_integration_users") == ["order.integration@northwind.example.com (frozen)"]
