@@ -109,10 +109,13 @@ FIELDS: dict[str, str] = {
     "org.usage.users": "array",
     "org.usage.use_count": "integer",
     "org.usage.last_used_days": "integer",  # days from the newest LastUsedDate to the pull; null: never
+    "org.usage.logins": "integer",  # successful OAuth logins in the LoginHistory window (90 days), by app label
+    "org.usage.last_login_days": "integer",  # days from the last of those logins to the pull; null: none
     "org.integration_users": "array",  # declared integration users and the client-credentials run-as user
     "org.uncovered_integration_users": "array",  # declared users without a valid grant to the app
     "org.integration_users_without_approval": "array",  # declared users with no OauthToken for the app
-    "org.inactive_integration_users": "array",
+    "org.inactive_integration_users": "array",  # inactive or frozen (UserLogin.IsFrozen), frozen ones marked
+    "org.frozen_integration_users": "array",
     "org.unknown_integration_users": "array",  # not found in the org
     "org.privileged_integration_users": "array",  # System Administrator or Modify/View All Data, Customize App
     "org.run_as.found": "boolean",

@@ -18,7 +18,7 @@ LAYERS = {
     "auditor.sources": 2, "auditor.engine": 2,
     "auditor.drift": 3, "auditor.formats": 3,
     "auditor.pipeline": 4,
-    "auditor.diagnose": 5, "auditor.gate": 5, "auditor.rulefixtures": 5, "auditor.fix": 5,
+    "auditor.diagnose": 5, "auditor.gate": 5, "auditor.rulefixtures": 5, "auditor.fix": 5, "auditor.access": 5,
     "auditor.cli": 6, "auditor.__main__": 6,
 }
 # Peers on one layer that must not know each other: rules never see XML or SOQL, sources never run rules.

@@ -1,6 +1,7 @@
 """ca-audit command line. Thin: parse options, run the pipeline, render, choose the exit code.
 
-One module per command group: `scan` (scan, pull), `rules`, `diagnose` (preflight, explain), `fix`; the
+One module per command group: `scan` (scan, pull), `rules`, `diagnose` (preflight, explain), `fix`,
+`access`; the
 org options every org command takes are defined once in `org_options`.
 """
 
@@ -9,7 +10,7 @@ from typing import Annotated
 import typer
 
 from auditor import __version__
-from auditor.cli import diagnose, fix, scan
+from auditor.cli import access, diagnose, fix, scan
 from auditor.cli.rules import rules_app
 
 app = typer.Typer(
@@ -25,6 +26,7 @@ app.command("pull")(scan.pull)
 app.command()(diagnose.preflight)
 app.command()(diagnose.explain)
 app.command()(fix.fix)
+app.command()(access.access)
 
 
 def _version(value: bool) -> None:

@@ -219,7 +219,8 @@ def test_unread_part_exits_2_and_names_it(fake_org, project):
     code, report, _ = scan_json(*token_args(fake_org), cwd=project)
     assert code == 2
     messages = [e["message"] for e in report["input_errors"]]
-    assert len(messages) == 1 and messages[0].startswith("not read from the org: SOQL OauthToken: HTTP 500")
+    assert len(messages) == 1
+    assert messages[0].startswith("not read from the org: SOQL OauthToken: tokens of all apps: HTTP 500")
     assert report["summary"]["apps"] > 0  # the rest was still audited
 
 
@@ -276,7 +277,12 @@ def test_progress_only_on_a_terminal(fake_org, capsys):
     pull(from_access_token(fake_org.url, fake_org.token), PullSettings(progress=False))
     assert capsys.readouterr().err == ""
     pull(from_access_token(fake_org.url, fake_org.token), PullSettings(progress=True))
-    assert capsys.readouterr().err.endswith("\rca-audit: read 10/10 apps\n")
+    err = capsys.readouterr().err
+    assert err.endswith("\n")
+    last = err.rstrip("\n").rsplit("\r", 1)[-1]  # the status line as the terminal shows it at the end
+    # Every phase, complete: metadata, the SOQL objects, token slices, login windows, users by Id.
+    for phase in ("apps 10/10", "queries ", "tokens 11/11", "logins 6/6", "users 1/1"):
+        assert phase in last, (phase, last)
 
 
 def _key_file(tmp_path: Path) -> Path:

@@ -1,13 +1,19 @@
 """The fake org's contents: sObject tables with real-looking Ids and relationships, Metadata API
 records stored as the documents a retrieve would produce, and the JWT bearer configuration.
 
-Queries are answered by a small SOQL subset (SELECT fields FROM object [WHERE a = x AND/OR b IN
-(…)] [ORDER BY …] [LIMIT n]); relationship paths such as ``Parent.Profile.Name`` are resolved
-through the Id fields as Salesforce does, and an unknown field is the real 400 INVALID_FIELD.
+Queries are answered by a small SOQL subset (SELECT fields | COUNT() FROM object [WHERE a = x
+AND/OR b IN (…) AND c >= 2026-01-01T00:00:00Z …] [ORDER BY …] [LIMIT n] [OFFSET n]); relationship
+paths such as ``Parent.Profile.Name`` are resolved through the Id fields as Salesforce does, and an
+unknown field is the real 400 INVALID_FIELD.
+
+Salesforce's limits at scale are kept (salesforce-facts.md §3.4, §3.6): OauthToken returns at most
+2,500 rows per query, silently (the answer says done with totalSize 2,500), in pages of 500; OFFSET
+above 2,000 is NUMBER_OUTSIDE_VALID_RANGE; LoginHistory filters only on its filterable fields.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 import xml.etree.ElementTree as ET
@@ -34,6 +40,17 @@ RELATIONSHIPS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "User": {"Profile": ("ProfileId", "Profile")},
     "OauthToken": {"User": ("UserId", "User")},
+    "UserLogin": {"User": ("UserId", "User")},
+}
+
+# Objects whose queries stop returning rows at a cap, and the page size they answer with.
+ROW_CAPS = {"OauthToken": 2500}
+PAGE_SIZES = {"OauthToken": 500}
+MAX_OFFSET = 2000
+# Only these LoginHistory fields can be used in WHERE (object reference, salesforce-facts.md §3.6).
+FILTERABLE = {
+    "LoginHistory": {"AuthenticationServiceId", "CipherSuite", "CountryIso", "Id", "LoginTime", "LoginType",
+                     "LoginUrl", "NetworkId", "OptionsIsGet", "OptionsIsPost", "TlsProtocol", "UserId"},
 }
 
 PERMISSIONS = (
@@ -63,12 +80,17 @@ SCHEMA: dict[str, set[str]] = {
                                 "IsActive", "IsRevoked"},
     "User": {"Id", "Username", "Name", "IsActive", "ProfileId", "UserType"},
     "OauthToken": {"Id", "AppName", "AppMenuItemId", "UserId", "CreatedDate", "LastUsedDate", "UseCount"},
+    "UserLogin": {"Id", "UserId", "IsFrozen", "IsPasswordLocked", "LastModifiedDate"},
+    "LoginHistory": {"Id", "UserId", "LoginTime", "LoginType", "LoginSubType", "Application", "Status", "SourceIp",
+                     "LoginUrl", "ApiType", "ApiVersion", "Browser", "Platform", "AuthenticationServiceId",
+                     "CipherSuite", "CountryIso", "NetworkId", "OptionsIsGet", "OptionsIsPost", "TlsProtocol"},
 }
 
 KEY_PREFIXES = {
     "Organization": "00D", "ConnectedApplication": "0H4", "SetupEntityAccess": "0J0", "PermissionSet": "0PS",
     "Profile": "00e", "PermissionSetGroup": "0PG", "PermissionSetGroupComponent": "0PH",
-    "PermissionSetAssignment": "0Pa", "User": "005", "ExternalClientApplication": "0xI",
+    "PermissionSetAssignment": "0Pa", "User": "005", "ExternalClientApplication": "0xI", "UserLogin": "06c",
+    "LoginHistory": "0Ya", "OauthToken": "0CQ",
 }
 
 # Metadata type -> (folder, suffix) for listMetadata fileName.
@@ -113,6 +135,7 @@ class FakeOrgData:
     def __init__(self, org_id: str = "00D5e000000FakeEAA", org_name: str = "Acme (fake)"):
         self.org_id = org_id
         self.tables: dict[str, list[dict[str, Any]]] = {name: [] for name in SCHEMA}
+        self.by_id: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in SCHEMA}
         self.schema = {k: set(v) for k, v in SCHEMA.items()}
         self.metadata: dict[tuple[str, str], MetadataEntry] = {}
         self.poison: set[tuple[str, str]] = set()  # readMetadata faults when these are in the batch
@@ -133,9 +156,12 @@ class FakeOrgData:
             if key not in self.schema[obj]:
                 raise KeyError(f"{obj}.{key} is not in the fake schema")
         self.tables[obj].append(row)
+        self.by_id[obj][row["Id"]] = row
         return row
 
     def find(self, obj: str, **where: Any) -> dict[str, Any] | None:
+        if list(where) == ["Id"]:
+            return self.by_id[obj].get(where["Id"])
         return next((r for r in self.tables[obj] if all(r.get(k) == v for k, v in where.items())), None)
 
     def add_metadata(self, type_name: str, full_name: str, document: str | None, *, record_id: str | None = None,
@@ -170,14 +196,17 @@ class FakeOrgData:
         return out
 
     # ---------------------------------------------------------------- SOQL
-    def query(self, soql: str) -> list[dict[str, Any]]:
+    def query(self, soql: str) -> list[dict[str, Any]] | int:
+        """The rows a query selects (before paging), or their number for SELECT COUNT()."""
         match = re.fullmatch(
-            r"\s*SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(.+?))?(?:\s+ORDER\s+BY\s+(.+?))?(?:\s+LIMIT\s+(\d+))?\s*",
+            r"\s*SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(.+?))?(?:\s+ORDER\s+BY\s+(.+?))?"
+            r"(?:\s+LIMIT\s+(\d+))?(?:\s+OFFSET\s+(\d+))?\s*",
             soql, re.I | re.S,
         )
         if not match:
             raise ValueError("MALFORMED_QUERY", f"unexpected token in: {soql[:60]}")
-        fields = [f.strip() for f in match.group(1).split(",")]
+        counting = re.fullmatch(r"COUNT\(\s*\)", match.group(1).strip(), re.I) is not None
+        fields = [] if counting else [f.strip() for f in match.group(1).split(",")]
         obj = match.group(2)
         if obj not in self.tables:
             raise ValueError("INVALID_TYPE", f"sObject type '{obj}' is not supported.")
@@ -187,8 +216,23 @@ class FakeOrgData:
         if match.group(3):
             condition = self._parse_where(obj, match.group(3))
             rows = [r for r in rows if condition(r)]
+        if counting:
+            return len(rows)
+        if match.group(4):
+            key, _, direction = match.group(4).strip().partition(" ")
+            self._check_path(obj, key)
+            rows = sorted(rows, key=lambda r: _sort_key(self._resolve(obj, r, key)),
+                          reverse=direction.strip().upper() == "DESC")
+        if match.group(6):
+            offset = int(match.group(6))
+            if offset > MAX_OFFSET:
+                raise ValueError("NUMBER_OUTSIDE_VALID_RANGE",
+                                 f"Maximum SOQL offset allowed is {MAX_OFFSET}")
+            rows = rows[offset:]
         if match.group(5):
             rows = rows[: int(match.group(5))]
+        if obj in ROW_CAPS:
+            rows = rows[: ROW_CAPS[obj]]  # silently, as Salesforce does
         return [self._project(obj, row, fields) for row in rows]
 
     def _check_path(self, obj: str, path: str) -> None:
@@ -237,26 +281,91 @@ class FakeOrgData:
         return attrs
 
     def _parse_where(self, obj: str, text: str):
-        disjuncts = re.split(r"\s+OR\s+", text.strip(), flags=re.I)
-        clauses = [[self._parse_leaf(obj, c) for c in re.split(r"\s+AND\s+", d, flags=re.I)] for d in disjuncts]
+        disjuncts = _split_outside_quotes(text.strip(), "OR")
+        clauses = [[self._parse_leaf(obj, c) for c in _split_outside_quotes(d, "AND")] for d in disjuncts]
         return lambda row: any(all(leaf(row) for leaf in conj) for conj in clauses)
+
+    def _check_filterable(self, obj: str, path: str) -> None:
+        self._check_path(obj, path)
+        if obj in FILTERABLE and path not in FILTERABLE[obj]:
+            raise ValueError("INVALID_FIELD", f"\nfield '{path}' can not be filtered in a query call")
 
     def _parse_leaf(self, obj: str, text: str):
         text = text.strip().strip("()").strip() if text.strip().startswith("(") and " IN " not in text.upper() else text
         m = re.fullmatch(r"\s*([\w.]+)\s+(NOT\s+IN|IN)\s*\((.*)\)\s*", text, re.I | re.S)
         if m:
-            self._check_path(obj, m.group(1))
-            values = [_literal(v) for v in _split_values(m.group(3))]
+            self._check_filterable(obj, m.group(1))
+            values = {_literal(v) for v in _split_values(m.group(3))}
             negate = m.group(2).upper().startswith("NOT")
             return lambda row: (self._resolve(obj, row, m.group(1)) in values) != negate
-        m = re.fullmatch(r"\s*([\w.]+)\s*(=|!=)\s*(.+?)\s*", text, re.S)
+        m = re.fullmatch(r"\s*([\w.]+)\s*(=|!=|>=|<=|>|<)\s*(.+?)\s*", text, re.S)
         if not m:
             raise ValueError("MALFORMED_QUERY", f"unexpected token: {text[:40]}")
-        self._check_path(obj, m.group(1))
-        value = _literal(m.group(3))
-        if m.group(2) == "=":
-            return lambda row: self._resolve(obj, row, m.group(1)) == value
-        return lambda row: self._resolve(obj, row, m.group(1)) != value
+        self._check_filterable(obj, m.group(1))
+        path, op, value = m.group(1), m.group(2), _literal(m.group(3))
+        if op == "=":
+            return lambda row: self._resolve(obj, row, path) == value
+        if op == "!=":
+            return lambda row: self._resolve(obj, row, path) != value
+        bound = _as_time(value)
+        if bound is None:
+            raise ValueError("MALFORMED_QUERY", f"the fake org compares dates only: {text[:40]}")
+        compare = {">=": lambda a: a >= bound, "<=": lambda a: a <= bound, ">": lambda a: a > bound,
+                   "<": lambda a: a < bound}[op]
+
+        def leaf(row: dict[str, Any]) -> bool:
+            found = _as_time(self._resolve(obj, row, path))
+            return found is not None and compare(found)
+
+        return leaf
+
+
+def _split_outside_quotes(text: str, keyword: str) -> list[str]:
+    """Split on AND / OR that are not inside a quoted literal or parentheses."""
+    parts, depth, quoted, start, i = [], 0, False, 0, 0
+    word = f" {keyword} "
+    while i < len(text):
+        ch = text[i]
+        if quoted:
+            if ch == "\\":
+                i += 1
+            elif ch == "'":
+                quoted = False
+        elif ch == "'":
+            quoted = True
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0 and text[i : i + len(word)].upper() == word:
+            parts.append(text[start:i])
+            start = i + len(word)
+            i = start
+            continue
+        i += 1
+    parts.append(text[start:])
+    return [p for p in parts if p.strip()]
+
+
+def _as_time(value: Any) -> dt.datetime | None:
+    """A SOQL datetime or date literal, LAST_N_DAYS:n, or a stored Salesforce timestamp."""
+    if not isinstance(value, str):
+        return None
+    m = re.fullmatch(r"LAST_N_DAYS:(\d+)", value, re.I)
+    if m:
+        today = dt.datetime.now(dt.timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+        return today - dt.timedelta(days=int(m.group(1)))
+    text = value.strip().replace("Z", "+00:00")
+    text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text)
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def _sort_key(value: Any) -> tuple:
+    return (value is None, str(value) if value is not None else "")
 
 
 def _merge(into: dict, other: dict) -> None:

@@ -26,7 +26,7 @@ from typing import Any
 
 import trustme
 
-from .org import FakeOrgData
+from .org import PAGE_SIZES, FakeOrgData
 
 MD_NS = "http://soap.sforce.com/2006/04/metadata"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
@@ -112,7 +112,7 @@ class FakeSalesforce:
         self.max_in_flight = 0
         self._in_flight = 0
         self._rules: list[_Rule] = []
-        self._cursors: dict[str, tuple[list[dict], int]] = {}
+        self._cursors: dict[str, tuple[list[dict], int, int]] = {}
         self._cursor_ids = itertools.count(1)
         self._lock = threading.Lock()
         self._tmp = tempfile.mkdtemp(prefix="fakesf-")
@@ -272,15 +272,19 @@ class FakeSalesforce:
         except ValueError as exc:
             code, message = exc.args
             return 400, [{"message": message, "errorCode": code}]
-        return self._page(version, records, 0)
+        if isinstance(records, int):  # SELECT COUNT(): the number, no rows
+            return 200, {"totalSize": records, "done": True, "records": []}
+        obj = re.search(r"\bFROM\s+(\w+)", soql, re.I)
+        size = min(self.page_size, PAGE_SIZES.get(obj.group(1), self.page_size)) if obj else self.page_size
+        return self._page(version, records, 0, size)
 
-    def _page(self, version: str, records: list[dict], offset: int):
-        chunk = records[offset : offset + self.page_size]
+    def _page(self, version: str, records: list[dict], offset: int, size: int):
+        chunk = records[offset : offset + size]
         page: dict[str, Any] = {"totalSize": len(records), "done": offset + len(chunk) >= len(records)}
         if not page["done"]:
             with self._lock:
                 cursor = f"01g5e{next(self._cursor_ids):013d}"
-                self._cursors[cursor] = (records, offset + len(chunk))
+                self._cursors[cursor] = (records, offset + len(chunk), size)
             page["nextRecordsUrl"] = f"/services/data/v{version}/query/{cursor}-{offset + len(chunk)}"
         page["records"] = chunk
         return 200, page
@@ -297,8 +301,8 @@ class FakeSalesforce:
             state = self._cursors.get(cursor)
         if state is None:
             return 400, [{"message": "invalid query locator", "errorCode": "INVALID_QUERY_LOCATOR"}]
-        records, offset = state
-        return self._page(version, records, offset)
+        records, offset, size = state
+        return self._page(version, records, offset, size)
 
     def echoed_error(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, str, str]:
         if path.endswith("/services/oauth2/token"):

@@ -12,7 +12,7 @@ import pytest
 from auditor.sources.org.auth import from_access_token
 from auditor.sources.org.client import OrgReadError, make_session
 from auditor.sources.org.convert import apps_from_snapshot
-from auditor.sources.org.pull import PullSettings, pull
+from auditor.sources.org.pull import PullSettings, pull, request_budget
 from auditor.sources.snapshot import dumps
 from tests.fakeorg.fixtures import fake_org_fixture, trust  # noqa: F401 - the fake_org fixture
 from tests.fakeorg.sample import INTEGRATION_USERS, many_apps_org
@@ -73,8 +73,9 @@ def test_pull_only_reads_and_batches_ten_names_per_call(monkeypatch):
         reads = [r for r in fake.requests if r.soap_operation == "readMetadata"]
         assert all(len(re.findall(rb"<fullNames>", r.body)) <= 10 for r in reads)
         assert len(reads) == math.ceil(count / 10)
-        # list (2) + 6 base queries + User + PermissionSetAssignment = a constant of 10 besides the reads.
-        assert len(fake.requests) <= math.ceil(count / 10) + 10
+        # Within the documented budget: one permission set granted, one user, 95 tokens.
+        budget = request_budget(apps=count, users=1, tokens=count, grants=1, assignment_rows=1, integration_users=1)
+        assert len(fake.requests) <= budget <= math.ceil(count / 10) + 25
         assert all(r.method in ("GET", "POST") for r in fake.requests)
     finally:
         fake.stop()
@@ -111,7 +112,7 @@ def test_persistent_failure_is_named_not_lost(fake_org):
     snap = pull_fake(fake_org, attempts=3)
     tries = [q for q in soql_of(fake_org) if q.startswith("SELECT AppName")]
     assert len(tries) == 3  # bounded
-    assert [e["what"] for e in snap["errors"]] == ["SOQL OauthToken"]
+    assert [e["what"] for e in snap["errors"]] == ["SOQL OauthToken: tokens of all apps"]
     assert "UNKNOWN_EXCEPTION" in snap["errors"][0]["message"]
     assert len(snap["metadata"]["ConnectedApp"]["records"]) == 7  # everything else still read
     result = apps_from_snapshot(snap, origin="fake")
@@ -153,14 +154,16 @@ def test_short_result_is_an_error(fake_org):
     body = {"totalSize": 2600, "done": True, "records": [token_row("X")]}
     fake_org.inject("GET", QUERY + r"/\?q=SELECT\+AppName", 200, body)
     snap = pull_fake(fake_org)
-    assert snap["errors"] == [{"what": "SOQL OauthToken", "message": "the query returned 1 of 2600 records"}]
+    assert snap["errors"] == [{"what": "SOQL OauthToken: tokens of all apps",
+                               "message": "the query returned 1 of 2600 records"}]
 
 
 def test_token_rows_at_the_documented_cap_are_not_trusted(fake_org):
     rows = [token_row(f"App {i}") for i in range(2500)]
     fake_org.inject("GET", QUERY + r"/\?q=SELECT\+AppName", 200, {"totalSize": 2500, "done": True, "records": rows})
     snap = pull_fake(fake_org)
-    assert snap["errors"] == [{"what": "SOQL OauthToken", "message": "the query returned 2500 records, the "
+    assert snap["errors"] == [{"what": "SOQL OauthToken: tokens of all apps",
+                               "message": "the query returned 2500 records, the "
                                "documented maximum for this object, so some may be missing"}]
 
 
@@ -257,3 +260,23 @@ def test_a_soap_answer_with_a_doctype_is_refused_not_expanded(fake_org):
     refused = [e for e in snap["errors"] if "DOCTYPE" in e["message"]]
     assert refused, snap["errors"]
     assert "aaaaaaaaaa" not in json.dumps(snap)
+
+
+def test_a_frozen_integration_user_is_inactive_uncovered_and_said_frozen(monkeypatch):
+    from tests.fakeorg.sample import sample_org
+
+    data = sample_org()
+    user = data.find("User", Username="order.integration@northwind.example.com")
+    data.insert("UserLogin", UserId=user["Id"], IsFrozen=True, IsPasswordLocked=False, LastModifiedDate=None)
+    fake = FakeSalesforce(data).start()
+    try:
+        trust(monkeypatch, fake)
+        snap = pull_fake(fake)
+    finally:
+        fake.stop()
+    result = apps_from_snapshot(snap, origin="fake",
+                                integration_users={"Integration_App": ["order.integration@northwind.example.com"]})
+    app = next(a for a in result.apps if a.name == "Integration_App")
+    assert app.get("org.frozen_integration_users") == ["order.integration@northwind.example.com"]
+    assert app.get("org.inactive_integration_users") == ["order.integration@northwind.example.com (frozen)"]
+    assert app.get("org.uncovered_integration_users") == ["order.integration@northwind.example.com (frozen)"]

@@ -50,6 +50,7 @@ def read_org(target: OrgTarget, integration_users: list[str],
              progress: bool | None = None) -> tuple[dict[str, Any] | None, list[InputError]]:
     """Log in and pull. Returns (snapshot or None, [InputError]) — login and read failures are errors,
     never exceptions, so the audit reports them and exits 2."""
+    import sys
     import warnings
 
     from auditor.sources.org import auth
@@ -57,6 +58,8 @@ def read_org(target: OrgTarget, integration_users: list[str],
     from auditor.sources.org.pull import PullSettings, pull
 
     session = make_session()
+    if sys.stderr.isatty() if progress is None else progress:
+        sys.stderr.write(f"ca-audit: logging in to {target.shown}\n")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # simple-salesforce warns on approval errors; we explain them

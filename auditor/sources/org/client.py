@@ -369,6 +369,14 @@ class OrgClient:
                              "so some may be missing")
         return [strip_attributes(r) for r in rows]
 
+    def count(self, soql: str) -> int:
+        """SELECT COUNT(): the answer is a number in totalSize, with no rows."""
+        page = self.call(lambda: self.sf.query(soql, timeout=self.timeout))
+        total = page.get("totalSize")
+        if not isinstance(total, int) or page.get("records"):
+            raise ValueError("a COUNT() query did not answer with a number")
+        return total
+
     def soap(self, operation: str, expect: str) -> ET.Element:
         """Post one Metadata API call; the answer must be a SOAP envelope holding `expect` (or a fault)."""
         envelope = (

@@ -114,6 +114,11 @@ class _OrgIndex:
             if row.get("AppName"):
                 self.tokens_by_app[row["AppName"]].append(row)
         self.users = {str(u["Username"]).lower(): u for u in self.soql("User")}
+        # Frozen users cannot log in (UserLogin.IsFrozen); snapshots from before this was read have none.
+        self.frozen_ids = {row.get("UserId") for row in self.soql("FrozenUsers")}
+        self.logins_by_app: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.soql("OAuthLogins"):
+            self.logins_by_app[row["Application"]].append(row)
         self.assignments: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for row in self.soql("PermissionSetAssignment"):
             username = (row.get("Assignee") or {}).get("Username")
@@ -189,6 +194,12 @@ class _OrgIndex:
         app.set("org.usage.users", sorted({(r.get("User") or {}).get("Username") or r.get("UserId") for r in rows}))
         app.set("org.usage.use_count", sum(int(r.get("UseCount") or 0) for r in rows))
         app.set("org.usage.last_used_days", (self.pulled_at - max(last)).days if last else None)
+        logins: list[dict[str, Any]] = []
+        for key in dict.fromkeys(str(n) for n in names if n):
+            logins.extend(self.logins_by_app.get(key, []))
+        latest = [_parse_time(r["LastLogin"]) for r in logins if r.get("LastLogin")]
+        app.set("org.usage.logins", sum(int(r.get("Logins") or 0) for r in logins))
+        app.set("org.usage.last_login_days", (self.pulled_at - max(latest)).days if latest else None)
 
     def soql_only_app(self, row: dict[str, Any]) -> App:
         listed = next((p for p in self.listed("ConnectedApp") if p.get("id") == row["Id"]), None)
@@ -276,13 +287,15 @@ class _OrgIndex:
     def _user_flags(self, username: str) -> dict[str, Any]:
         user = self.users.get(username.lower())
         if user is None:
-            return {"found": False, "active": None, "api_only": None, "privileged": None}
+            return {"found": False, "active": None, "frozen": None, "api_only": None, "privileged": None}
         profile = user.get("Profile") or {}
         sets = [row.get("PermissionSet") or {} for row in self._valid_assignments(username)]
         api_only = bool(profile.get("PermissionsApiUserOnly")) or any(ps.get("PermissionsApiUserOnly") for ps in sets)
         privileged = profile.get("Name") == ADMIN_PROFILE or any(
             holder.get(p) for holder in [profile, *sets] for p in PRIVILEGED_PERMISSIONS)
-        return {"found": True, "active": bool(user.get("IsActive")), "api_only": api_only, "privileged": privileged}
+        frozen = user.get("Id") in self.frozen_ids
+        return {"found": True, "active": bool(user.get("IsActive")) and not frozen, "frozen": frozen,
+                "api_only": api_only, "privileged": privileged}
 
     def _covered(self, app: App, username: str, *, must_be_active: bool = True) -> bool:
         flags = self._user_flags(username)
@@ -306,11 +319,13 @@ class _OrgIndex:
         known = [u for u in everyone if u.lower() in self.users_read]
         flags = {u: self._user_flags(u) for u in known}
         app.set("org.integration_users", everyone)
-        app.set("org.uncovered_integration_users", [u for u in declared if u in flags and not self._covered(app, u)])
+        app.set("org.uncovered_integration_users", [_said(u, flags[u]) for u in declared
+                                                    if u in flags and not self._covered(app, u)])
         app.set("org.integration_users_without_approval",
                 [u for u in declared if u in flags and not self._approved(app, u)])
         app.set("org.inactive_integration_users",
-                [u for u in everyone if u in flags and flags[u]["found"] and not flags[u]["active"]])
+                [_said(u, flags[u]) for u in everyone if u in flags and flags[u]["found"] and not flags[u]["active"]])
+        app.set("org.frozen_integration_users", [u for u in everyone if u in flags and flags[u]["frozen"]])
         app.set("org.unknown_integration_users", [u for u in everyone if u in flags and not flags[u]["found"]])
         app.set("org.privileged_integration_users", [u for u in everyone if u in flags and flags[u]["privileged"]])
         if run_as and run_as in flags:
@@ -323,6 +338,11 @@ class _OrgIndex:
         else:
             for name in ("found", "active", "api_only", "covered"):
                 app.set(f"org.run_as.{name}", None)
+
+
+def _said(username: str, flags: dict[str, Any]) -> str:
+    """A frozen user is named as such: frozen and inactive users get the same error, different fixes."""
+    return f"{username} (frozen)" if flags.get("frozen") else username
 
 
 def _api_name(label: str) -> str:

@@ -8,9 +8,20 @@ What is read, with as few calls as the APIs allow:
 - listMetadata for ConnectedApp and the four ECA types (3 queries per call → 2 calls);
 - readMetadata, 10 names per call (the API's limit), `concurrency` calls in flight;
 - SOQL: Organization, ConnectedApplication, SetupEntityAccess (connected apps and ECAs, with the
-  parent permission set / profile), PermissionSetGroupComponent, OauthToken, holders of the
+  parent permission set / profile), PermissionSetGroupComponent, holders of the
   "Use Any API Client" / "Approve Uninstalled Connected Apps" permissions, and User +
-  PermissionSetAssignment for the integration users (declared in config, and run-as users).
+  PermissionSetAssignment for the integration users (declared in config, and run-as users);
+- OauthToken, every row however many: counted first, read whole when under Salesforce's silent
+  2,500-row cap, else in slices (app labels, then CreatedDate windows) each counted and read
+  under the cap; the slices must add up to the count, or the read is an error naming the slice;
+- LoginHistory: OAuth logins (LoginType 'Remote Access 2.0', successful) of the last 90 days, in
+  date windows read side by side, kept as (app, user, logins, last login);
+- for `ca-audit access`: frozen users (UserLogin.IsFrozen), the number of active users, the
+  assignments of every permission set and group the apps grant (with expiry), and the users who
+  hold them, hold tokens or logged in (only those, 200 ids per query).
+
+The read budget (requests, for N apps, U users to look up, T tokens, L login rows, S grants;
+P = 2,000 rows per page, ⌈x⌉ rounding up): see `request_budget`, documented in docs/org.md.
 
 The Metadata API's records are kept as the standalone documents a retrieve would give, so org
 apps are mapped by the same code as files. Calls, retries and paging are the client's
@@ -20,12 +31,13 @@ apps are mapped by the same code as files. Calls, retries and paging are the cli
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import sys
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
@@ -40,6 +52,7 @@ from auditor.sources.org.client import (
     MAX_PAGES,
     MAX_RESPONSE_BYTES,
     MD_NS,
+    ROW_CAPS,
     Fatal,
     GuardedSession,
     OrgAnswerError,
@@ -71,7 +84,7 @@ BASE_QUERIES = {
         "FROM ConnectedApplication"
     ),
     "SetupEntityAccess": (
-        "SELECT Id, ParentId, Parent.Name, Parent.IsOwnedByProfile, Parent.Profile.Name, "
+        "SELECT Id, ParentId, Parent.Name, Parent.IsOwnedByProfile, Parent.ProfileId, Parent.Profile.Name, "
         "Parent.PermissionSetGroupId, SetupEntityId, SetupEntityType FROM SetupEntityAccess "
         "WHERE SetupEntityType IN ('ConnectedApplication', 'ExternalClientApplication')"
     ),
@@ -79,8 +92,20 @@ BASE_QUERIES = {
         "SELECT PermissionSetGroupId, PermissionSetGroup.DeveloperName, PermissionSetId, PermissionSet.Name "
         "FROM PermissionSetGroupComponent"
     ),
-    "OauthToken": "SELECT AppName, UserId, User.Username, CreatedDate, LastUsedDate, UseCount FROM OauthToken",
+    "FrozenUsers": "SELECT UserId FROM UserLogin WHERE IsFrozen = true",
 }
+TOKEN_FIELDS = "SELECT AppName, UserId, User.Username, CreatedDate, LastUsedDate, UseCount FROM OauthToken"
+TOKEN_CAP = ROW_CAPS["OauthToken"]
+LABELS_PER_SLICE = 40  # app labels per OauthToken slice: keeps the GET URL short
+LOGIN_DAYS = 90
+LOGIN_WINDOWS = 6  # LoginHistory is read in this many date windows, side by side
+LOGIN_QUERY = ("SELECT UserId, LoginTime, LoginSubType, Application, Status FROM LoginHistory "
+               "WHERE LoginType = 'Remote Access 2.0' AND LoginTime >= {start} AND LoginTime < {end}")
+IDS_PER_QUERY = 200  # 18-character Ids: about 4,400 characters of URL
+ACCESS_USER_FIELDS = "SELECT Id, Username, IsActive, ProfileId, Profile.Name, UserType FROM User"
+ACCESS_ASSIGNMENT_FIELDS = ("SELECT AssigneeId, PermissionSetId, PermissionSetGroupId, ExpirationDate, IsRevoked "
+                            "FROM PermissionSetAssignment")
+PAGE = 2000  # rows per query page (Salesforce's default batch size)
 
 _BYPASS_FIELDS = (
     "SELECT Assignee.Username, Assignee.IsActive, Assignee.Profile.Name, Assignee.Profile.PermissionsModifyAllData, "
@@ -147,23 +172,37 @@ class _Puller:
         self.run_as_users: set[str] = set()  # client-credentials Run As users named in the records read
         self.read_done = 0
         self.read_total = 0
+        self.progress_counts: dict[str, list[int]] = {}
+        self.pool: ThreadPoolExecutor
+        self.started = dt.datetime.now(dt.timezone.utc)
         progress = settings.progress
         self.progress = sys.stderr.isatty() if progress is None else progress
 
     # ------------------------------------------------------------------ orchestration
     def run(self) -> dict[str, Any]:
         started = dt.datetime.now(dt.timezone.utc)
+        self.started = started
         listed: dict[str, list[dict[str, Any]]] = {t: [] for t in METADATA_TYPES}
         records: dict[str, dict[str, str | None]] = {t: {} for t in METADATA_TYPES}
         soql: dict[str, list[dict[str, Any]]] = {}
+        inventory: dict[str, Any] = {"login_days": LOGIN_DAYS}
         pool = ThreadPoolExecutor(max_workers=self.settings.concurrency, thread_name_prefix="ca-audit-pull")
+        self.pool = pool
         try:
+            # Phase 1: everything that needs nothing else, side by side.
             list_futures = [pool.submit(self._guard, f"listMetadata {', '.join(g)}", self._list, g)
                             for g in LIST_GROUPS]
-            soql_futures = {key: pool.submit(self._guard, f"SOQL {key}", self.client.query_all, q)
+            soql_futures = {key: pool.submit(self._guard, f"SOQL {key}", self._query, key, q)
                             for key, q in BASE_QUERIES.items()}
             soql_futures["BypassPermissions"] = pool.submit(self._guard, "SOQL PermissionSetAssignment "
                                                             "(Use Any API Client holders)", self._bypass_holders)
+            token_total = pool.submit(self._guard, "SOQL OauthToken (COUNT)", self.client.count,
+                                      "SELECT COUNT() FROM OauthToken")
+            active_users = pool.submit(self._guard, "SOQL User (COUNT of active users)", self.client.count,
+                                       "SELECT COUNT() FROM User WHERE IsActive = true")
+            login_futures = [pool.submit(self._guard, f"SOQL LoginHistory {LOGIN_QUERY.format(start=a, end=b)[-80:]}",
+                                         self._logins, a, b) for a, b in _login_windows(started)]
+            self._tick("logins", 0, len(login_futures))
             read_futures: list[Future] = []
             for future in list_futures:
                 for type_name, props in (future.result() or {}).items():
@@ -175,6 +214,14 @@ class _Puller:
                         batch = names[start : start + self.settings.batch_size]
                         read_futures.append(pool.submit(self._guard, f"readMetadata {type_name} {', '.join(batch)}",
                                                         self._read_batch, type_name, batch))
+            for key, future in soql_futures.items():
+                soql[key] = future.result() or []
+            # Phase 2: what needs the apps' labels and grants: tokens, assignments, users by profile.
+            labels = sorted({str(r["Name"]) for r in soql.get("ConnectedApplication", []) if r.get("Name")})
+            total = token_total.result()
+            token_reader = _TokenReader(self, labels, total) if total is not None else None
+            grants = _granted(soql.get("SetupEntityAccess", []), soql.get("PermissionSetGroupComponent", []))
+            access_futures = self._access_queries(grants)
             wait(read_futures)
             for future in read_futures:
                 for type_name, name, document in future.result() or []:
@@ -189,15 +236,43 @@ class _Puller:
                 user_futures.append(("PermissionSetAssignment", pool.submit(
                     self._guard, "SOQL PermissionSetAssignment", self.client.query_all,
                     ASSIGNMENT_QUERY.format(names=quoted))))
-            for key, future in soql_futures.items():
-                soql[key] = future.result() or []
+            if token_reader is not None:
+                # ECA tokens carry the ECA's label, known once its header was read.
+                token_reader.add_labels(_eca_labels(records["ExternalClientApplication"]))
+                soql["OauthToken"] = token_reader.run()
+            else:
+                soql["OauthToken"] = []
             soql["User"], soql["PermissionSetAssignment"] = [], []
             for key, future in user_futures:
                 soql[key].extend(future.result() or [])
+            soql["AccessAssignments"] = []
+            by_profile: list[dict[str, Any]] = []
+            for key, future in access_futures:
+                (soql["AccessAssignments"] if key == "assignments" else by_profile).extend(future.result() or [])
+            logins: dict[tuple[str, str], dict[str, Any]] = {}
+            for future in login_futures:
+                for row in future.result() or []:
+                    _add_login(logins, row)
+            soql["OAuthLogins"] = list(logins.values())
+            # Phase 3: the users these rows name that were not read yet, 200 ids per query.
+            known = {row["Id"] for row in by_profile}
+            wanted = {r["AssigneeId"] for r in soql["AccessAssignments"]} | {r["UserId"] for r in soql["OauthToken"]
+                                                                              if r.get("UserId")} \
+                | {r["UserId"] for r in soql["OAuthLogins"]} | {r["UserId"] for r in soql.get("FrozenUsers", [])}
+            missing = sorted(wanted - known)
+            id_futures = [pool.submit(self._guard, "SOQL User (by Id)", self._users_by_id,
+                                      missing[i : i + IDS_PER_QUERY]) for i in range(0, len(missing), IDS_PER_QUERY)]
+            self._tick("users", 0, len(id_futures))
+            soql["AccessUsers"] = list(by_profile)
+            for future in id_futures:
+                soql["AccessUsers"].extend(future.result() or [])
+            inventory["token_count"] = total
+            inventory["active_users"] = active_users.result()
+            inventory["access_read"] = True
             self._raise_if_fatal()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-            if self.progress and self.read_total:
+            if self.progress and self.progress_counts:
                 sys.stderr.write("\n")
         org = (soql.get("Organization") or [{}])[0]
         return {
@@ -214,12 +289,57 @@ class _Puller:
                 "tool": f"ca-audit {__version__}",
             },
             "integration_users_read": users,
+            "inventory": inventory,
             "metadata": {t: {"listed": sorted(listed[t], key=lambda p: p["fullName"]), "records": records[t]}
                          for t in METADATA_TYPES},
             "soql": {k: sorted(v, key=row_key) for k, v in soql.items()},
             "notes": self.notes,
             "errors": sorted(self.errors, key=lambda e: (e["what"], e["message"])),
         }
+
+    # ------------------------------------------------------------------ progress
+    def _tick(self, phase: str, done: int = 1, total: int | None = None) -> None:
+        """One status line on a terminal: how far each phase is."""
+        with self.lock:
+            counts = self.progress_counts.setdefault(phase, [0, 0])
+            counts[0] += done
+            if total is not None:
+                counts[1] = total
+            if not self.progress:
+                return
+            parts = [f"{name} {d}/{t}" if t else f"{name} {d}" for name, (d, t) in self.progress_counts.items()]
+            sys.stderr.write("\rca-audit: read " + " · ".join(parts) + "\x1b[K")
+            sys.stderr.flush()
+
+    def _query(self, key: str, soql: str) -> list[dict[str, Any]]:
+        rows = self.client.query_all(soql)
+        self._tick("queries")
+        return rows
+
+    # ------------------------------------------------------------------ access inventory
+    def _access_queries(self, grants: _Grants) -> list[tuple[str, Future]]:
+        """Assignments of the granted permission sets and groups, and the users of granted profiles."""
+        out: list[tuple[str, Future]] = []
+        for what, column, ids in (("assignments", "PermissionSetId", sorted(grants.permission_sets)),
+                                  ("assignments", "PermissionSetGroupId", sorted(grants.groups)),
+                                  ("profile users", "ProfileId", sorted(grants.profiles))):
+            fields = ACCESS_ASSIGNMENT_FIELDS if what == "assignments" else ACCESS_USER_FIELDS
+            for i in range(0, len(ids), IDS_PER_QUERY):
+                soql = f"{fields} WHERE {column} IN ({', '.join(_quote(x) for x in ids[i : i + IDS_PER_QUERY])})"
+                name = "PermissionSetAssignment" if what == "assignments" else "User"
+                out.append((what, self.pool.submit(self._guard, f"SOQL {name} ({column} {i // IDS_PER_QUERY + 1})",
+                                                   self._query, name, soql)))
+        return out
+
+    def _users_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
+        rows = self.client.query_all(f"{ACCESS_USER_FIELDS} WHERE Id IN ({', '.join(_quote(x) for x in ids)})")
+        self._tick("users")
+        return rows
+
+    def _logins(self, start: str, end: str) -> list[dict[str, Any]]:
+        rows = self.client.query_all(LOGIN_QUERY.format(start=start, end=end))
+        self._tick("logins")
+        return rows
 
     def _raise_if_fatal(self) -> None:
         if self.client.fatal:
@@ -291,11 +411,7 @@ class _Puller:
                 except (SoapFault, Transient, requests.RequestException, ValueError) as error:
                     self._unread(f"readMetadata {type_name} {name}", describe(error))
         if type_name in APP_TYPES:
-            with self.lock:
-                self.read_done += len(names)
-                if self.progress:
-                    sys.stderr.write(f"\rca-audit: read {self.read_done}/{self.read_total} apps")
-                    sys.stderr.flush()
+            self._tick("apps", len(names), self.read_total)
         return found
 
     def _read(self, type_name: str, names: list[str]) -> list[tuple[str, str, str | None]]:
@@ -355,3 +471,217 @@ def _run_as_user(type_name: str, record: ET.Element) -> str | None:
 
 def _quote(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# ---------------------------------------------------------------------------- OauthToken slices
+@dataclass(frozen=True)
+class _Slice:
+    """A part of OauthToken: some app labels (or every app but the known ones), created in a window."""
+
+    labels: tuple[str, ...] | None = None  # AppName IN (…); None: any app
+    others: tuple[str, ...] | None = None  # AppName NOT IN (…): tokens of apps that are not installed
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+    def where(self) -> str:
+        parts = []
+        if self.labels is not None:
+            parts.append(f"AppName = {_quote(self.labels[0])}" if len(self.labels) == 1
+                         else f"AppName IN ({', '.join(_quote(x) for x in self.labels)})")
+        if self.others:
+            parts.append(f"AppName NOT IN ({', '.join(_quote(x) for x in self.others)})")
+        if self.start is not None:
+            parts.append(f"CreatedDate >= {_soql_time(self.start)}")
+        if self.end is not None:
+            parts.append(f"CreatedDate < {_soql_time(self.end)}")
+        return " WHERE " + " AND ".join(parts) if parts else ""
+
+    def shown(self) -> str:
+        if self.labels is not None:
+            apps = f"app {self.labels[0]!r}" if len(self.labels) == 1 else \
+                f"apps {self.labels[0]!r} … {self.labels[-1]!r} ({len(self.labels)})"
+        elif self.others is not None:
+            apps = "apps that are not installed"
+        else:
+            apps = "all apps"
+        window = f", created {_soql_time(self.start)} … {_soql_time(self.end)}" if self.start and self.end else ""
+        return f"tokens of {apps}{window}"
+
+
+class _TokenReader:
+    """Every OauthToken row, however many: count, then read slices under the 2,500-row cap, splitting
+    a slice by app labels, then by CreatedDate windows, until it fits; the slices must add up to the count."""
+
+    def __init__(self, puller: _Puller, labels: list[str], total: int):
+        self.puller = puller
+        self.client = puller.client
+        self.labels = list(labels)
+        self.total = total
+
+    def add_labels(self, labels: Iterable[str]) -> None:
+        self.labels = sorted(set(self.labels) | set(labels))
+
+    def run(self) -> list[dict[str, Any]]:
+        puller = self.puller
+        puller._tick("tokens", 0, self.total)
+        if self.total < TOKEN_CAP:
+            initial: list[tuple[_Slice, int | None]] = [(_Slice(), self.total)]
+        else:
+            initial = [(_Slice(labels=tuple(self.labels[i : i + LABELS_PER_SLICE])), None)
+                       for i in range(0, len(self.labels), LABELS_PER_SLICE)]
+            initial.append((_Slice(others=tuple(self.labels)), None))
+        pending = {self._submit(sl, n): sl for sl, n in initial}
+        rows: list[dict[str, Any]] = []
+        counted, failed = 0, False
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                pending.pop(future)
+                result = future.result()
+                if result is None:  # the guard recorded what was not read
+                    failed = True
+                    continue
+                n, got, parts = result
+                for part in parts:
+                    pending[self._submit(part, None)] = part
+                if not parts:
+                    rows.extend(got)
+                    counted += n
+                    puller._tick("tokens", n)
+        if not failed and not self.client.fatal and (counted != self.total or len(rows) != self.total):
+            with puller.lock:
+                puller.errors.append({"what": "SOQL OauthToken", "message": (
+                    f"the slices read add up to {len(rows)} tokens but the org counted {self.total}; tokens were "
+                    "created or revoked during the read, so pull again")})
+        return rows
+
+    def _submit(self, piece: _Slice, known: int | None) -> Future:
+        return self.puller.pool.submit(self.puller._guard, f"SOQL OauthToken: {piece.shown()}", self._read,
+                                       piece, known)
+
+    def _read(self, piece: _Slice, known: int | None) -> tuple[int, list[dict[str, Any]], list[_Slice]]:
+        n = known if known is not None else self.client.count("SELECT COUNT() FROM OauthToken" + piece.where())
+        if n == 0:
+            return 0, [], []
+        if n < TOKEN_CAP:
+            rows = self.client.query_all(TOKEN_FIELDS + piece.where())
+            if len(rows) != n:
+                raise ValueError(f"read {len(rows)} of the {n} tokens counted in this slice (tokens changed during "
+                                 "the read?)")
+            return n, rows, []
+        return n, [], self._split(piece, n)
+
+    def _split(self, piece: _Slice, n: int) -> list[_Slice]:
+        if piece.labels is not None and len(piece.labels) > 1:
+            half = len(piece.labels) // 2
+            return [_Slice(labels=piece.labels[:half]), _Slice(labels=piece.labels[half:])]
+        if piece.start is None or piece.end is None:
+            first, last = (self._created(piece, order) for order in ("ASC", "DESC"))
+            start, end = first, last + dt.timedelta(seconds=1)
+            parts = max(2, math.ceil(n / (TOKEN_CAP * 0.8)))
+        else:
+            start, end, parts = piece.start, piece.end, 2
+        step = (end - start) / parts
+        if step < dt.timedelta(seconds=1):
+            raise ValueError(f"{n} tokens were created within one second; they cannot be read under the "
+                             f"{TOKEN_CAP}-row cap")
+        bounds = [start + (step * i).__floordiv__(dt.timedelta(seconds=1)) * dt.timedelta(seconds=1)
+                  for i in range(parts)] + [end]
+        return [_Slice(piece.labels, piece.others, a, b) for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
+
+    def _created(self, piece: _Slice, order: str) -> dt.datetime:
+        rows = self.client.query_all(f"SELECT CreatedDate FROM OauthToken{piece.where()} ORDER BY CreatedDate "
+                                     f"{order} LIMIT 1")
+        if not rows or not rows[0].get("CreatedDate"):
+            raise ValueError("the oldest and newest token of this slice could not be read")
+        return _parse_time(rows[0]["CreatedDate"])
+
+
+# ---------------------------------------------------------------------------- grants, logins, budget
+@dataclass
+class _Grants:
+    profiles: set[str] = field(default_factory=set)  # Profile ids
+    permission_sets: set[str] = field(default_factory=set)  # PermissionSet ids (not profile-owned)
+    groups: set[str] = field(default_factory=set)  # PermissionSetGroup ids
+
+
+def _granted(grants: list[dict[str, Any]], components: list[dict[str, Any]]) -> _Grants:
+    """What the apps grant: profiles, permission sets, and groups — granted directly (their aggregate
+    permission set) or through a member permission set."""
+    out = _Grants()
+    for row in grants:
+        parent = row.get("Parent") or {}
+        if parent.get("IsOwnedByProfile") and parent.get("ProfileId"):
+            out.profiles.add(parent["ProfileId"])
+        elif parent.get("PermissionSetGroupId"):
+            out.groups.add(parent["PermissionSetGroupId"])
+        elif row.get("ParentId"):
+            out.permission_sets.add(row["ParentId"])
+    for row in components:
+        if row.get("PermissionSetId") in out.permission_sets:
+            out.groups.add(row["PermissionSetGroupId"])
+    return out
+
+
+def _eca_labels(headers: dict[str, str | None]) -> list[str]:
+    labels = []
+    for document in headers.values():
+        if document:
+            found = ET.fromstring(document.encode()).find(f"{{{MD_NS}}}label")
+            if found is not None and found.text:
+                labels.append(found.text.strip())
+    return labels
+
+
+def _login_windows(now: dt.datetime) -> list[tuple[str, str]]:
+    start = now - dt.timedelta(days=LOGIN_DAYS)
+    step = (now - start) / LOGIN_WINDOWS
+    bounds = [start + step * i for i in range(LOGIN_WINDOWS)] + [now + dt.timedelta(seconds=1)]
+    return [(_soql_time(a), _soql_time(b)) for a, b in zip(bounds, bounds[1:], strict=False)]
+
+
+def _add_login(logins: dict[tuple[str, str], dict[str, Any]], row: dict[str, Any]) -> None:
+    """Successful OAuth logins, kept per (app label, user): how many, and the last."""
+    if row.get("Status") != "Success" or not row.get("Application") or not row.get("UserId"):
+        return
+    key = (row["Application"], row["UserId"])
+    entry = logins.setdefault(key, {"Application": key[0], "UserId": key[1], "Logins": 0, "LastLogin": None})
+    entry["Logins"] += 1
+    if entry["LastLogin"] is None or _parse_time(row["LoginTime"]) > _parse_time(entry["LastLogin"]):
+        entry["LastLogin"] = row["LoginTime"]
+
+
+def request_budget(*, apps: int, eca_parts: int = 0, users: int, tokens: int, apps_over_cap: int = 0,
+                   tokens_over_cap: int = 0, login_rows: int = 0, grants: int = 0, assignment_rows: int = 0,
+                   profile_users: int = 0, integration_users: int = 0) -> int:
+    """The most API requests a pull makes (docs/org.md, "Read budget"). Each SOQL object is counted as
+    its pages (2,000 rows; OauthToken 500); `users` are the users looked up by Id."""
+    def pages(rows: int, size: int = PAGE) -> int:
+        return max(1, math.ceil(rows / size))
+
+    metadata = len(LIST_GROUPS) + math.ceil(apps / READ_BATCH) + math.ceil(eca_parts / READ_BATCH)
+    base = len(BASE_QUERIES) + 1 + 2 + (pages(apps) - 1)  # + bypass holders, the two COUNT()s
+    logins = LOGIN_WINDOWS + math.ceil(login_rows / PAGE)
+    if tokens < TOKEN_CAP:
+        token_requests = pages(tokens, 500)
+    else:
+        batches = math.ceil(apps / LABELS_PER_SLICE) + 1
+        token_requests = 1 + 3 * batches + math.ceil(tokens / 500) \
+            + apps_over_cap * (2 * math.ceil(math.log2(LABELS_PER_SLICE)) * 2 + 2) \
+            + 3 * math.ceil(tokens_over_cap / (TOKEN_CAP * 0.4))
+    access = 2 * math.ceil(grants / IDS_PER_QUERY) + math.ceil(assignment_rows / PAGE) + \
+        math.ceil(profile_users / PAGE) + math.ceil(users / IDS_PER_QUERY)
+    return metadata + base + logins + token_requests + access + 2 * math.ceil(integration_users / USERS_PER_QUERY)
+
+
+def _soql_time(when: dt.datetime | None) -> str:
+    assert when is not None
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(text: str) -> dt.datetime:
+    text = text.strip().replace("Z", "+00:00")
+    if len(text) >= 5 and text[-5] in "+-" and ":" not in text[-5:]:
+        text = text[:-2] + ":" + text[-2:]
+    parsed = dt.datetime.fromisoformat(text)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)

@@ -1,0 +1,45 @@
+"""`ca-audit access`: thin; the inventory is built in auditor/access.py."""
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from auditor.cli.common import usage_error
+from auditor.cli.org_options import with_org_options
+from auditor.sources.org import OrgTarget
+
+
+@with_org_options
+def access(
+    names: Annotated[list[str] | None, typer.Argument(
+        metavar="[SNAPSHOT] [APP...]", help="An org snapshot (.json) instead of an org option; then the apps to "
+        "show, by API name or label (default: every app).")] = None,
+    output_format: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
+    config: Annotated[Path | None, typer.Option(help="Config whose integration users to check "
+                                                "(default: .ca-audit.yaml found upward).")] = None,
+    org: OrgTarget | None = None,
+) -> None:
+    """Who can use each app (profiles, permission sets, groups; active, unfrozen users) and who uses it
+    (OAuth tokens, last use, last OAuth login). Exit 0, or 2 when the org could not be read completely."""
+    from auditor.access import ACCESS_FORMATS, render
+    from auditor.access import access as run_access
+
+    if output_format not in ACCESS_FORMATS:
+        raise usage_error(f"--format takes one of {', '.join(ACCESS_FORMATS)}, not {output_format!r}")
+    values = list(names or [])
+    sources = [v for v in values if v.lower().endswith(".json") and Path(v).is_file()]
+    apps = [v for v in values if v not in sources]
+    if org is not None and org.target_org is None and org.client_id is None and sources:
+        org = None  # SF_INSTANCE_URL set for other tools: the snapshot named here wins
+    if not sources and org is None:
+        raise usage_error("access needs an org (--target-org ALIAS, --instance-url with --access-token, or JWT) "
+                          "or a snapshot file written by ca-audit pull")
+    result = run_access(sources, org, apps, config)
+    for error in result.errors:
+        where = f"{error.path}:{error.line}" if error.line else error.path
+        typer.echo(f"ca-audit: error: {where}: {error.message}", err=True)
+    if result.apps or not result.errors:
+        sys.stdout.write(render(result, output_format))
+    raise typer.Exit(result.exit_code())
