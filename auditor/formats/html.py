@@ -193,7 +193,7 @@ def page_data(report: Report) -> dict[str, Any]:
                 item["f"] = texts(for_kind)
         findings.append(item)
     for index, entry in enumerate(apps):
-        entry["c"] = "".join(checks[index])  # "p": the rule ran and passed; "-": it did not run
+        entry["c"] = "".join(checks[index])  # "p": the rule ran (a pass unless a finding says otherwise)
 
     return {
         "tool": {"name": "ca-audit", "version": __version__},
@@ -229,14 +229,15 @@ def _header(report: Report) -> str:
     org_roots = list(dict.fromkeys(a.root for a in report.apps if a.origin == ORG))
     file_roots = [r for r in report.roots if r not in org_roots]
     chips = "".join(
-        f'<li class="chip s{i}"><span class="w">{word}</span> <b>{counts[word]}</b></li>'
+        f'<li class="chip s{i}"><span class="w">{word}</span> <strong>{counts[word]}</strong></li>'
         for i, word in enumerate(SEVERITY_WORDS))
     extra = [("apps", len(report.apps)), ("findings", len(active)), ("waived", waived)]
     if baselined:
         extra.append(("in the baseline", baselined))
     if report.input_errors:
         extra.append(("input errors", len(report.input_errors)))
-    chips += "".join(f'<li class="chip"><span class="w">{e(name)}</span> <b>{n}</b></li>' for name, n in extra)
+    chips += "".join(f'<li class="chip"><span class="w">{e(name)}</span> <strong>{n}</strong></li>'
+                     for name, n in extra)
     out = [
         '<header>',
         '<h1>ca-audit report</h1>',
