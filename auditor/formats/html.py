@@ -474,6 +474,7 @@ function draw() {
     tr.setAttribute("data-app", ai);
     var th = add(tr, el("th")); th.scope = "row";
     var b = add(th, el("button", "app", a.n)); b.type = "button";
+    if (a.o === "org") add(b, el("span", "sr", " (in the org)"));
     b.setAttribute("aria-expanded", open[ai] ? "true" : "false");
     b.setAttribute("aria-controls", "detail-" + ai);
     b.title = a.n + (a.o === "org" ? " (org: " + a.r + ")" : "");
