@@ -337,12 +337,14 @@ input,select,button{font:inherit}select{max-width:24em}input[type=search]{min-wi
 .legend span{display:inline-block;min-width:1.6em;text-align:center;margin:0 2px 0 8px;border-radius:3px}
 .status{margin:4px 0;font-weight:600}
 .wrap{overflow:auto;max-height:75vh;border:1px solid #d1d5db}
-table{border-collapse:collapse}caption{text-align:left;font-weight:600;padding:4px}
+table{border-collapse:collapse}#matrix{table-layout:fixed}caption{text-align:left;font-weight:600;padding:4px}
 #matrix th,#matrix td{border:1px solid #e5e7eb;padding:0;text-align:center;white-space:nowrap}
 #matrix thead th{position:sticky;top:0;background:#f9fafb;z-index:2;vertical-align:bottom}
 #matrix thead th:first-child,#matrix tbody th{position:sticky;left:0;z-index:1;background:#fff;text-align:left}
 #matrix thead th:first-child{z-index:3;background:#f9fafb}
-#matrix td.c{width:1.9em;height:1.6em;font-weight:700}
+#matrix td.c{height:1.6em;font-weight:700}#matrix th.rule{width:2.1em}
+#matrix th.h-name{width:16em}#matrix th.h-kind{width:5.5em}#matrix th.h-worst{width:5em}
+#matrix th.h-count{width:5.5em}#matrix th.h-org{width:7em}
 th button{background:none;border:0;padding:4px;cursor:pointer;font-weight:600}
 th.rule button{writing-mode:vertical-rl;transform:rotate(180deg)}
 th[aria-sort=ascending] button::after{content:" \\25B2"}th[aria-sort=descending] button::after{content:" \\25BC"}
@@ -606,7 +608,7 @@ function header() {
   var tr = $("head");
   var cols = [["name", "App"], ["kind", "Kind"], ["worst", "Worst"], ["count", "Findings"]];
   if (hasOrg) cols.push(["org", "Org"]);
-  cols.forEach(function (c) { sortable(tr, c[0], c[1], c[1], ""); });
+  cols.forEach(function (c) { sortable(tr, c[0], c[1], c[1], "h-" + c[0]); });
   rules.forEach(function (r, i) { sortable(tr, String(i), r.id, r.id + (r.title ? ": " + r.title : ""), "rule"); });
 }
 function sortable(tr, key, text, title, cls) {
