@@ -91,8 +91,8 @@ def content_security_policy(style: str, script: str) -> str:
 
 
 class _Texts:
-    """Long texts (fixes) stored once and referred to by index: thousands of findings share a few
-    dozen fix texts."""
+    """Long texts (fixes, paths) stored once and referred to by index: thousands of findings share a
+    few dozen fix texts, and an app's findings share its files."""
 
     def __init__(self) -> None:
         self.items: list[str] = []
@@ -177,7 +177,7 @@ def page_data(report: Report) -> dict[str, Any]:
         state = BASELINED if id(finding) not in shown else WAIVED if finding.waived else ACTIVE
         item: dict[str, Any] = {
             "a": index, "r": rule_index[finding.rule_id], "s": severity_index[str(finding.severity)],
-            "m": finding.message, "l": f"{place.path}:{place.location.line or 1}", "st": state,
+            "m": finding.message, "lp": texts(place.path), "ln": place.location.line or 1, "st": state,
         }
         if report.is_failing(finding):
             item["x"] = 1
@@ -533,7 +533,9 @@ function finding(parent, i) {
   add(head, el("strong", "", rule.id + (rule.title ? " \u2014 " + rule.title : "")));
   if (f.x) add(head, el("span", "", " (fails the run)"));
   add(box, el("p", "", f.m));
-  var where = add(box, el("p")); add(where, el("span", "k", "Where: ")); add(where, el("code", "", f.l));
+  var where = add(box, el("p"));
+  add(where, el("span", "k", "Where: "));
+  add(where, el("code", "", T[f.lp] + ":" + f.ln));
   if (f.w) labelled(box, "Waived: ", f.w);
   (f.n || []).forEach(function (note) { labelled(box, "Note: ", note); });
   if (rule.why) labelled(box, "Why: ", rule.why);

@@ -156,7 +156,8 @@ def test_embedded_data_is_the_report(tmp_path, monkeypatch):
     # A finding names its app's row, its rule's column and the line it points at.
     legacy = next(i for i, a in enumerate(data["apps"]) if a["n"] == "Legacy_Reporting" and a["o"] == "files")
     (secret,) = [f for f in data["findings"] if f["a"] == legacy and rule_ids[f["r"]] == "CA-23"]
-    assert secret["l"] == "project/force-app/main/default/connectedApps/Legacy_Reporting.connectedApp-meta.xml:9"
+    where = f"{data['texts'][secret['lp']]}:{secret['ln']}"
+    assert where == "project/force-app/main/default/connectedApps/Legacy_Reporting.connectedApp-meta.xml:9"
     assert data["severities"][secret["s"]] == "critical" and secret["x"] == 1
 
     # Org data: drift on the repository copy, token usage on the org copy.
