@@ -40,6 +40,8 @@ def browser():
     except ImportError:
         pytest.skip("browser tests need Playwright for Python: pip install -e '.[test]'")
     executable = chromium_path()
+    if executable is None and os.environ.get("CA_AUDIT_CHROMIUM"):
+        pytest.skip(f"browser tests: CA_AUDIT_CHROMIUM={os.environ['CA_AUDIT_CHROMIUM']} is not a file")
     if executable is None:
         pytest.skip("browser tests need Chromium: apt-get install chromium (Debian), or set CA_AUDIT_CHROMIUM")
     with sync_playwright() as playwright:
