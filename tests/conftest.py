@@ -24,6 +24,19 @@ ECA_APPS = FIXTURES / "eca-apps"
 JENKINS = CI_APPS / "force-app" / "main" / "default" / "connectedApps" / "Jenkins.connectedApp-meta.xml"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory):
+    # Module-scoped fixtures (rule packs loaded once per module) run before the per-test fixture
+    # below: without this they read the user's cache, which other checkouts on the machine share.
+    saved = os.environ.get("CA_AUDIT_CACHE_DIR")
+    os.environ["CA_AUDIT_CACHE_DIR"] = str(tmp_path_factory.getbasetemp() / "cache")
+    yield
+    if saved is None:
+        os.environ.pop("CA_AUDIT_CACHE_DIR", None)
+    else:
+        os.environ["CA_AUDIT_CACHE_DIR"] = saved
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     # Each test session validates rules afresh in its own cache folder, never the user's.
