@@ -1,0 +1,120 @@
+"""Shared by the HTML report tests: a project full of values that try to break out of the page,
+and a parser that takes a rendered page apart."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
+
+from tests.conftest import SAMPLE
+
+CONNECTED_APPS = "force-app/main/default/connectedApps"
+# Values that end the data block, open a comment, inject markup or break a JavaScript string.
+EVIL_NAME = "Evil\"'<script>alert(1)<!--&amp;\u2028x\u2029"
+EVIL_LABEL = "</script><script>alert(2)</script>\nsecond line"
+EVIL_URL = "http://evil.example/</script><img src=x onerror=alert(3)>?a=1&b='2'\"<!--"
+EVIL_REASON = "</script><script>alert(4)</script>\nline two & \"quoted\""
+EVIL_TITLE = "</script><img src=x onerror=alert(5)> rule"
+EVIL_REFERENCE = "https://example.com/?q=\"><script>alert(6)</script>"
+EVIL_FOLDER = "proj \"<b>bold</b>'"
+
+
+def evil_project(tmp_path: Path) -> Path:
+    """One connected app whose name, label and callback URL are hostile, a waiver whose reason is,
+    and a custom rule whose title, why, fix and reference are."""
+    project = tmp_path / EVIL_FOLDER
+    apps = project / CONNECTED_APPS
+    apps.mkdir(parents=True)
+    text = (SAMPLE / CONNECTED_APPS / "Legacy_Reporting.connectedApp-meta.xml").read_text(encoding="utf-8")
+    text = text.replace("<label>Legacy Reporting</label>", f"<label>{xml_escape(EVIL_LABEL)}</label>")
+    text = text.replace("http://reports.northwind.example.com/sfdc/oauth/callback", xml_escape(EVIL_URL))
+    (apps / f"{EVIL_NAME}.connectedApp-meta.xml").write_text(text, encoding="utf-8")
+    (project / "sfdx-project.json").write_text('{"packageDirectories": [{"path": "force-app", "default": true}]}')
+    rules = project / "policies"
+    rules.mkdir()
+    (rules / "X-01.yaml").write_text(
+        "id: X-01\n"
+        f"title: {json.dumps(EVIL_TITLE)}\n"
+        "severity: low\n"
+        "require: {field: oauth.scopes, contains: Api}\n"
+        'message: "{name} lacks Api </script><!--"\n'
+        'why: "Because </script><script>alert(7)</script>"\n'
+        'fix: "Do it. Connected app: click <b>here</b>. External client app: click </script> there. Then retest."\n'
+        f"references: [{json.dumps(EVIL_REFERENCE)}]\n"
+        "tags: [scopes]\n",
+        encoding="utf-8",
+    )
+    (project / ".ca-audit.yaml").write_text(
+        "rule_dirs: [policies/]\n"
+        "waivers:\n"
+        "  - rule: CA-14\n"
+        f"    app: {json.dumps(EVIL_NAME)}\n"
+        f"    reason: {json.dumps(EVIL_REASON)}\n",
+        encoding="utf-8",
+    )
+    return project
+
+
+class Page(HTMLParser):
+    """Elements, attributes and raw text blocks of a rendered report."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self.styles: list[str] = []
+        self._open: tuple[str, dict[str, str | None]] | None = None
+        self._buffer: list[str] = []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag in ("script", "style"):
+            self._open, self._buffer = (tag, dict(attrs)), []
+
+    def handle_data(self, data):
+        if self._open is not None:
+            self._buffer.append(data)
+
+    def handle_endtag(self, tag):
+        if self._open is not None and tag == self._open[0]:
+            body = "".join(self._buffer)
+            if tag == "script":
+                self.scripts.append((self._open[1], body))
+            else:
+                self.styles.append(body)
+        self._open = None
+
+    @property
+    def data_text(self) -> str:
+        (text,) = [body for attrs, body in self.scripts if attrs.get("type") == "application/json"]
+        return text
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.data_text)
+
+    @property
+    def code(self) -> str:
+        (text,) = [body for attrs, body in self.scripts if attrs.get("type") != "application/json"]
+        return text
+
+    @property
+    def policy(self) -> str:
+        (meta,) = [a for t, a in self.tags if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+        return meta["content"] or ""
+
+
+def sha256_source(text: str) -> str:
+    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode() + "'"
+
+
+def outside_data(text: str) -> str:
+    """The document without its JSON data block."""
+    return re.sub(r'<script type="application/json" id="report-data">.*?</script>', "", text, flags=re.S)
