@@ -25,6 +25,7 @@ class Rule:
     references: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     tests: list[dict[str, Any]] = field(default_factory=list)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> description, schema, default
     default_severity: Severity | None = None  # before config overrides
 
     @property
