@@ -44,7 +44,7 @@ class Config:
     disabled_rules: set[str] = field(default_factory=set)
     severity_overrides: dict[str, Severity] = field(default_factory=dict)
     rule_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # checked against each rule's params
-    param_lines: dict[str, int | None] = field(default_factory=dict)  # where each rule's params are written
+    param_lines: dict[tuple[str, str], int | None] = field(default_factory=dict)  # (rule, param) → its line
     rule_dirs: list[Path] = field(default_factory=list)
     app_flows: dict[str, list[str]] = field(default_factory=dict)
     integration_users: dict[str, list[str]] = field(default_factory=dict)
@@ -73,8 +73,8 @@ def load_config(path: Path | None) -> tuple[Config, list[InputError]]:
     if config.rule_params:
         from auditor.datafile import _line_of as line_of  # the line shown with a parameter problem
 
-        config.param_lines = {rule_id: line_of(files[0].text, ["rules", rule_id, "params"])
-                              for rule_id in config.rule_params}
+        config.param_lines = {(rule_id, name): line_of(files[0].text, ["rules", rule_id, "params", name])
+                              for rule_id, values in config.rule_params.items() for name in values}
     return config, []
 
 

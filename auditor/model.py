@@ -124,6 +124,7 @@ FIELDS: dict[str, str] = {
     "org.integration_users_without_approval": "array",  # declared users with no OauthToken for the app
     "org.inactive_integration_users": "array",
     "org.unknown_integration_users": "array",  # not found in the org
+    "org.unread_integration_users": "array",  # not looked up when the org was read: nothing is known of them
     "org.privileged_integration_users": "array",  # System Administrator or Modify/View All Data, Customize App
     "org.run_as.found": "boolean",
     "org.run_as.active": "boolean",

@@ -69,9 +69,9 @@ def prepare(options: AuditOptions) -> Setup:
         by_id = {rule.id: rule for rule in rules}
         for rule_id, values in sorted(config.rule_params.items()):
             if rule_id in by_id:
-                line = config.param_lines.get(rule_id)
-                errors += [InputError(shown, line, f"at rules.{rule_id}.params.{problem[3:]}")
-                           for problem in param_problems(by_id[rule_id], values)]
+                for name, problem in param_problems(by_id[rule_id], values):
+                    errors.append(InputError(shown, config.param_lines.get((rule_id, name)),
+                                             f"at rules.{rule_id}.params.{problem}"))
     selected = [r for r in rules if (not options.only or r.id in options.only) and r.id not in options.skip]
     return Setup(config, selected, errors)
 

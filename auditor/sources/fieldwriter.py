@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from auditor.certificates import certificate_der, inspect_certificate
 from auditor.model import App, Location
@@ -41,7 +42,7 @@ class FieldWriter:
         """A boolean flag with the default Salesforce applies when the element is absent."""
         self.app.set(field_name, parse_bool(element.text if element else None, default), self.loc(element or fallback))
 
-    def flags(self, parent: Element, table: dict[str, tuple[str, bool]]) -> None:
+    def flags(self, parent: Element, table: Mapping[str, tuple[str, bool | None]]) -> None:
         for element_name, (field_name, default) in table.items():
             self.flag(field_name, parent.find(element_name), default, parent)
 
