@@ -59,16 +59,19 @@ class CertificateFacts:
 
 
 def certificate_der(text: str) -> bytes | None:
-    """Salesforce stores either a full PEM or the bare base64 body; accept both."""
+    """Salesforce stores a full PEM, the bare base64 body, or, after a PEM file upload, the base64
+    of the whole PEM text (which may begin with OpenSSL's "Bag Attributes" lines); accept all three."""
     match = _PEM_BODY.search(text)
     body = match.group(1) if match else text
     body = re.sub(r"\s+", "", body)
     if not body or not re.fullmatch(r"[A-Za-z0-9+/=]+", body):
         return None
     try:
-        return base64.b64decode(body, validate=True)
+        der = base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
         return None
+    inner = _PEM_BODY.search(der.decode("latin-1")) if b"-----BEGIN CERTIFICATE-----" in der else None
+    return certificate_der(inner.group(0)) if inner else der
 
 
 @lru_cache(maxsize=1024)

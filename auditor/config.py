@@ -43,6 +43,8 @@ class Config:
     fail_on: Severity = Severity.HIGH
     disabled_rules: set[str] = field(default_factory=set)
     severity_overrides: dict[str, Severity] = field(default_factory=dict)
+    rule_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # checked against each rule's params
+    param_lines: dict[tuple[str, str], int | None] = field(default_factory=dict)  # (rule, param) → its line
     rule_dirs: list[Path] = field(default_factory=list)
     app_flows: dict[str, list[str]] = field(default_factory=dict)
     integration_users: dict[str, list[str]] = field(default_factory=dict)
@@ -67,7 +69,13 @@ def load_config(path: Path | None) -> tuple[Config, list[InputError]]:
     documents, errors = load_validated(files, CONFIG_SCHEMA)
     if errors:
         return Config(path=path), errors
-    return build_config(documents[0] or {}, path), []
+    config = build_config(documents[0] or {}, path)
+    if config.rule_params:
+        from auditor.datafile import _line_of as line_of  # the line shown with a parameter problem
+
+        config.param_lines = {(rule_id, name): line_of(files[0].text, ["rules", rule_id, "params", name])
+                              for rule_id, values in config.rule_params.items() for name in values}
+    return config, []
 
 
 def build_config(data: dict[str, Any], path: Path) -> Config:
@@ -77,8 +85,11 @@ def build_config(data: dict[str, Any], path: Path) -> Config:
     for rule_id, setting in (data.get("rules") or {}).items():
         if setting in ("off", False):
             config.disabled_rules.add(rule_id)
-        else:
+            continue
+        if "severity" in setting:
             config.severity_overrides[rule_id] = Severity.parse(setting["severity"])
+        if "params" in setting:
+            config.rule_params[rule_id] = dict(setting["params"] or {})
     config.rule_dirs = [path.parent / d for d in data.get("rule_dirs", [])]
     for app_name, settings in (data.get("apps") or {}).items():
         config.app_flows[app_name] = list((settings or {}).get("flows", []))

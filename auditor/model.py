@@ -71,6 +71,9 @@ FIELDS: dict[str, str] = {
     "oauth.certificate.key_type": "string",
     "oauth.certificate.signature_hash": "string",
     "oauth.certificate.problems": "array",  # readable summary of what CA-05 checks
+    # what the certificate field holds: pem (a certificate, readable or not), placeholder ({…}, ${…}),
+    # name (a Certificate record name rather than the certificate); null when the field is empty
+    "oauth.certificate.form": "string",
     "oauth.consumer_key_in_source": "boolean",
     "oauth.consumer_secret_in_source": "boolean",
     "oauth.pkce_required": "boolean",
@@ -82,6 +85,13 @@ FIELDS: dict[str, str] = {
     "oauth.device_flow": "boolean",
     "oauth.client_credentials.enabled": "boolean",
     "oauth.client_credentials.user": "string",
+    # an external client app needs both switches (S4, S5): the global OAuth settings' and the OAuth
+    # policies'; `enabled` is on only when both are, null when either file is missing and neither is off
+    "oauth.client_credentials.settings_enabled": "boolean",
+    "oauth.client_credentials.policy_enabled": "boolean",
+    "oauth.callback_hosts": "array",  # host of each callback URL, lower case
+    "saml.enabled": "boolean",  # the app is a SAML service provider (samlConfig)
+    "saml.signing_algorithm": "string",  # samlSigningAlgoType (ECA signingAlgorithmType): SHA1 | SHA256
     "policy.ip_relaxation": "string",
     "policy.refresh_token.raw": "string",
     "policy.refresh_token.kind": "string",
@@ -117,6 +127,7 @@ FIELDS: dict[str, str] = {
     "org.inactive_integration_users": "array",  # inactive or frozen (UserLogin.IsFrozen), frozen ones marked
     "org.frozen_integration_users": "array",
     "org.unknown_integration_users": "array",  # not found in the org
+    "org.unread_integration_users": "array",  # not looked up when the org was read: nothing is known of them
     "org.privileged_integration_users": "array",  # System Administrator or Modify/View All Data, Customize App
     "org.run_as.found": "boolean",
     "org.run_as.active": "boolean",
@@ -153,9 +164,9 @@ SEVERITY_WORDS = tuple(str(s) for s in sorted(Severity, reverse=True))
 # (its enum is filled in from here), so a misspelt tag is a load error, not a silently unlinked rule.
 ORG_TAG = "org"
 TOPIC_TAGS = (
-    "certificate", "deployment", "drift", "integration-user", "introspection", "least-privilege", "network",
-    "oauth", "permissions", "permitted-users", "pkce", "policy", "refresh-token", "scopes", "secrets", "session",
-    "transport", "usage",
+    "callback", "certificate", "deployment", "drift", "integration-user", "introspection", "least-privilege",
+    "network", "oauth", "permissions", "permitted-users", "pkce", "policy", "refresh-token", "saml", "scopes",
+    "secrets", "session", "transport", "usage",
 )
 RULE_TAGS = (*FLOW_NAMES, ORG_TAG, *TOPIC_TAGS)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.config import Config, find_config, load_config
 from auditor.engine.evaluate import apply_waivers, run_rules
 from auditor.engine.loader import builtin_rules_dir, load_rules
+from auditor.engine.params import param_problems
 from auditor.engine.rule import Rule
 from auditor.model import App, InputError, Report, Severity, display_path
 from auditor.sources import Inputs, SourceResult, org_apps, read_inputs
@@ -60,10 +61,17 @@ def prepare(options: AuditOptions) -> Setup:
         for rule_id in sorted((options.only | options.skip) - known):
             errors.append(InputError("--only/--skip", None, f"unknown rule id {rule_id}"))
         # A misspelt id under `rules:` would silently leave the rule on (or at its severity).
-        configured = config.disabled_rules | set(config.severity_overrides)
+        configured = config.disabled_rules | set(config.severity_overrides) | set(config.rule_params)
+        shown = display_path(config.path) if config.path else "config"
         for rule_id in sorted(configured - known):
             message = f"at rules.{rule_id}: no loaded rule has this id"
-            errors.append(InputError(display_path(config.path) if config.path else "config", None, message))
+            errors.append(InputError(shown, None, message))
+        by_id = {rule.id: rule for rule in rules}
+        for rule_id, values in sorted(config.rule_params.items()):
+            if rule_id in by_id:
+                for name, problem in param_problems(by_id[rule_id], values):
+                    errors.append(InputError(shown, config.param_lines.get((rule_id, name)),
+                                             f"at rules.{rule_id}.params.{problem}"))
     selected = [r for r in rules if (not options.only or r.id in options.only) and r.id not in options.skip]
     return Setup(config, selected, errors)
 

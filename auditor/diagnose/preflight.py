@@ -10,6 +10,13 @@ WILL FAIL, so a flow called READY never has a failing `scan` finding among its r
 Where no rule exists for a prerequisite (OAuth on at all, client credentials switched on, the
 named user active), a small condition over the same model fields stands in, and says so. The
 checklists and their texts are data: auditor/data/checklists.yaml. Output is auditor/diagnose/render.py.
+
+The evidence rule (DESIGN.md): a line blocks (✗, WILL FAIL) only on a confirmed or practitioner
+prerequisite; an unconfirmed one "may fail" (?) and makes the verdict UNKNOWN. What the source
+cannot show is unknown (?), never a pass, and an unknown line that could block makes the verdict
+UNKNOWN. A ✓ needs something observed: a rule evaluated and passing, or a condition over known
+fields. Org data beats inference: `override_if` turns a blocking finding into a warning (an
+approval the org records) or an unknown (an approval the files cannot show).
 """
 
 from __future__ import annotations
@@ -20,13 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from auditor.catalogue import load_catalogue, load_checklists
-from auditor.engine.conditions import holds
+from auditor.engine.conditions import fields_named, holds
 from auditor.engine.templating import render
 from auditor.model import (
     CONFIRMED,
     EVIDENCE_LEVELS,
     EVIDENCE_WORDS,
     READY,
+    UNCONFIRMED,
     UNKNOWN,
     WILL_FAIL,
     App,
@@ -37,6 +45,7 @@ from auditor.model import (
 from auditor.pipeline import AuditOptions, audit_app
 
 PASS, FAIL, WARN, UNKNOWN_STATUS, NOT_NEEDED = "pass", "fail", "warn", "unknown", "not needed"
+MAY_FAIL = "may fail"  # a failing check whose evidence is unconfirmed: UNKNOWN, never WILL FAIL
 
 
 @dataclass(frozen=True)
@@ -48,7 +57,8 @@ class Item:
     label: str
     rules: tuple[str, ...] = ()
     passed: str = ""  # shown on ✓, a template over the app's values
-    unknown_if: tuple[tuple[str, str], ...] = ()  # (field, why it is unknown) when the field is null
+    # (field, condition, why): unknown when the field is null or the condition holds
+    unknown_if: tuple[tuple[str | None, dict[str, Any] | None, str], ...] = ()
     applies_if: dict[str, Any] | None = None
     not_needed: str = ""
     require: dict[str, Any] | None = None  # preflight's own condition, only where no rule covers it
@@ -56,15 +66,22 @@ class Item:
     error: str | None = None  # catalogue entry id answered when `require` does not hold
     fix: str = ""  # fix when `require` does not hold
     org: str | None = None  # "users", "run_as" or "setting": judged only with org data
-    evidence: str | None = None  # confirmed | practitioner | unconfirmed; carried, not yet used for the verdict
+    evidence: str | None = None  # confirmed | practitioner | unconfirmed; None: a rule no item groups
     source: str = ""  # where the prerequisite comes from
+    kinds: tuple[str, ...] = ()  # shown only for these app kinds (default both)
+    override_if: tuple[dict[str, Any], ...] = ()  # {when, status, why}: org data beats inference
+    advisory: tuple[str, ...] = ()  # rules whose findings never block this line
+    advisory_why: str = ""
 
     @classmethod
     def from_data(cls, item_id: str, data: dict[str, Any]) -> Item:
+        advisory = data.get("advisory", {})
         return cls(data.get("key", item_id), data["label"], tuple(data.get("rules", ())), data.get("passed", ""),
-                   tuple((u["field"], u["why"]) for u in data.get("unknown_if", ())), data.get("applies_if"),
-                   data.get("not_needed", ""), data.get("require"), data.get("failed", ""), data.get("error"),
-                   data.get("fix", ""), data.get("org"), data["evidence"], data["source"])
+                   tuple((u.get("field"), u.get("when"), u["why"]) for u in data.get("unknown_if", ())),
+                   data.get("applies_if"), data.get("not_needed", ""), data.get("require"), data.get("failed", ""),
+                   data.get("error"), data.get("fix", ""), data.get("org"), data["evidence"], data["source"],
+                   tuple(data.get("kinds", ())), tuple(data.get("override_if", ())),
+                   tuple(advisory.get("rules", ())), advisory.get("why", ""))
 
 
 def checklist(flow: str) -> list[Item]:
@@ -78,10 +95,12 @@ def checklist(flow: str) -> list[Item]:
 class Line:
     key: str
     label: str
-    status: str  # pass | fail | warn | unknown | not needed
+    status: str  # pass | fail | warn | unknown | may fail | not needed
     reason: str
     rules: list[str] = field(default_factory=list)
     blocking: bool = False
+    could_block: bool = False  # a failure here would block the flow: an unknown here makes the verdict UNKNOWN
+    evidence: str | None = None
     causes: list[tuple[str, str]] = field(default_factory=list)  # ("error: description", "CA-01 — hedge")
     unmapped: list[str] = field(default_factory=list)  # blocking findings no catalogued error belongs to
     fixes: list[str] = field(default_factory=list)
@@ -93,6 +112,7 @@ class Line:
 
     def as_dict(self) -> dict[str, Any]:
         return {"key": self.key, "label": self.label, "status": self.status, "blocking": self.blocking,
+                "could_block": self.could_block, "evidence": self.evidence,
                 "reason": self.reason, "rules": self.rules, "errors": self.errors,
                 "blocking_without_known_error": self.unmapped, "fixes": self.fixes,
                 "needs_org_data": self.org}
@@ -192,55 +212,105 @@ def evaluate(result: Result, app: App, rules: list[Any], config: Any, today: dt.
 def _line(item: Item, app: App, flow: str, rules: dict[str, Any], checks: dict[str, Any], threshold: Severity,
           catalogue: list[dict[str, Any]], today: dt.date, config: Any, data: dict[str, Any]) -> Line | None:
     values = app.values
+    messages = data["messages"]
+    if item.kinds and app.kind not in item.kinds:
+        return None
     ids = [r for r in item.rules if r in rules]
     if item.rules and not ids and item.require is None:
         return None  # none of its rules bears on this flow in the loaded pack
-    line = Line(item.key, item.label, PASS, "", rules=ids, org=item.org is not None)
+    line = Line(item.key, item.label, PASS, "", rules=ids, org=item.org is not None, evidence=item.evidence)
+    line.could_block = item.require is not None or any(
+        _may_block(rules[r], threshold, config) for r in ids if r not in item.advisory)
     if item.key == "retirement":
         return _retirement(line, today, data["retirement"])
     if item.applies_if is not None and not holds(item.applies_if, values):
-        line.status, line.reason = NOT_NEEDED, item.not_needed
+        missing = [f for f in fields_named(item.applies_if) if values.get(f) is None]
+        if missing:  # "not needed" would claim what the source does not show
+            line.status, line.reason = UNKNOWN_STATUS, "unknown — " + _input_unknown(missing, messages)
+        else:
+            line.status, line.reason = NOT_NEEDED, item.not_needed
         return line
-    unknown = _org_unknown(item, values, data["messages"])
+    unknown = _org_unknown(item, values, messages)
     if unknown:
         line.status, line.reason = UNKNOWN_STATUS, unknown
         return line
     findings: list[Finding] = [checks[r].finding for r in ids if r in checks and checks[r].finding is not None]
-    if findings:
-        active = [f for f in findings if not f.waived]
-        line.blocking = any(f.severity >= threshold for f in active)
-        line.status = FAIL if line.blocking else WARN
-        line.reason = "; ".join(_finding_text(f) for f in findings)
-        for finding in (f for f in active if f.severity >= threshold):
-            errors = _errors_for(finding.rule_id, flow, app.kind, catalogue)
-            line.causes += errors
-            if not errors:
-                line.unmapped.append(_unmapped(finding, rules[finding.rule_id], config))
-        line.fixes = [f"{f.rule_id}: {rules[f.rule_id].fix}" for f in sorted(findings, key=lambda f: -f.severity)]
-        return line
-    for field_path, why in item.unknown_if:
-        if values.get(field_path) is None:
-            line.status, line.reason = UNKNOWN_STATUS, why
+    text = "; ".join(_finding_text(f) for f in findings)
+    fixes = [f"{f.rule_id}: {rules[f.rule_id].fix}" for f in sorted(findings, key=lambda f: -f.severity)]
+    blocking = [f for f in findings if not f.waived and f.severity >= threshold and f.rule_id not in item.advisory]
+    if blocking:
+        line.fixes = fixes
+        for override in item.override_if:
+            if holds(override["when"], values):
+                line.status = WARN if override["status"] == "warn" else UNKNOWN_STATUS
+                line.reason = f"{text} — {render(override['why'], values)}"
+                return line
+        causes = [c for f in blocking for c in _errors_for(f.rule_id, flow, app.kind, catalogue)]
+        if item.evidence == UNCONFIRMED:
+            line.status, line.causes = MAY_FAIL, causes
+            line.reason = f"may fail: {text} — UNCONFIRMED: {item.source}"
             return line
+        line.status, line.blocking, line.reason, line.causes = FAIL, True, text, causes
+        line.unmapped = [_unmapped(f, rules[f.rule_id], config) for f in blocking
+                         if not _errors_for(f.rule_id, flow, app.kind, catalogue)]
+        return line
+    why = _unknown_input(item, values)
+    if not why and values.get("org.unread_integration_users") and any(
+            "integration-user" in rules[r].tags for r in ids):  # a rule about users some of whom were not read
+        why = render(messages["users_not_read"], values)
+    if why:
+        line.status, line.reason = UNKNOWN_STATUS, f"unknown — {why}" + (f"; {text}" if text else "")
+        return line
+    if findings:
+        line.status, line.fixes = WARN, fixes
+        advised = [f for f in findings if f.rule_id in item.advisory and f.severity >= threshold]
+        line.reason = text + (f" — {item.advisory_why}" if advised else "")
+        return line
     if item.require is not None and not holds(item.require, values):
-        line.status, line.blocking = FAIL, True
         line.reason = render(item.failed, values)
         entry = next((e for e in catalogue if e["id"] == item.error), None)
         if entry:
             line.causes = [(_error_text(entry), _hedge(c["confidence"] for c in entry["causes"]))]
-        else:
-            line.unmapped = [f"{item.label}: Salesforce documents no error string for it"]
         line.fixes = [item.fix] if item.fix else []
+        if item.evidence == UNCONFIRMED:
+            line.status, line.reason = MAY_FAIL, f"may fail: {line.reason} — UNCONFIRMED: {item.source}"
+            return line
+        line.status, line.blocking = FAIL, True
+        if not entry:
+            line.unmapped = [f"{item.label}: Salesforce documents no error string for it"]
         return line
     if ids and all(r not in checks for r in ids) and item.require is None:
+        # No rule was evaluated: nothing was observed, so never a ✓.
         if any("org" in rules[r].tags for r in ids) and not _has_org(values):
-            line.status, line.reason, line.org = UNKNOWN_STATUS, f"unknown — {data['messages']['needs_org']}", True
+            line.status, line.reason, line.org = UNKNOWN_STATUS, f"unknown — {messages['needs_org']}", True
+        elif item.org is not None:
+            line.status, line.reason = UNKNOWN_STATUS, "unknown — " + render(messages["not_observed"], values)
         else:
-            line.reason = "does not apply to this app"
+            line.status, line.reason = NOT_NEEDED, "does not apply to this app"
         return line
     shown = {name: ("not set" if value is None else value) for name, value in values.items()}
     line.reason = render(item.passed, shown) if item.passed else "passes"
     return line
+
+
+def _may_block(rule: Any, threshold: Severity, config: Any) -> bool:
+    """Whether a finding of this rule could reach the blocking threshold (its severity, any severity_if,
+    or the config's override)."""
+    if rule.id in getattr(config, "severity_overrides", {}):
+        return bool(config.severity_overrides[rule.id] >= threshold)
+    return max([rule.severity, *(Severity.parse(e["severity"]) for e in rule.severity_if)]) >= threshold
+
+
+def _unknown_input(item: Item, values: dict[str, Any]) -> str:
+    for field_path, condition, why in item.unknown_if:
+        if (field_path is not None and values.get(field_path) is None) or \
+                (condition is not None and holds(condition, values)):
+            return render(why, values)
+    return ""
+
+
+def _input_unknown(fields: list[str], messages: dict[str, str]) -> str:
+    return messages["input_unknown"].replace("{fields}", ", ".join(fields))
 
 
 def _has_org(values: dict[str, Any]) -> bool:
@@ -257,6 +327,8 @@ def _org_unknown(item: Item, values: dict[str, Any], messages: dict[str, str]) -
             why = messages["needs_org"]
         elif not users:
             why = messages["no_user"]
+        elif values.get("org.unread_integration_users"):
+            why = render(messages["users_not_read"], values)
     if item.org == "run_as" and values.get("org.run_as.found") is None:
         if values.get("org.integration_users") is None:
             why = messages["needs_org"]
@@ -328,8 +400,9 @@ def _unmapped(finding: Finding, rule: Any, config: Any) -> str:
 
 def _verdict(result: Result, app: App, retirement: dict[str, str]) -> None:
     blocking = [line for line in result.lines if line.blocking]
-    unknown_metadata = [line for line in result.lines if line.status == UNKNOWN_STATUS and not line.org]
-    unknown_org = [line for line in result.lines if line.status == UNKNOWN_STATUS and line.org]
+    may_fail = [line for line in result.lines if line.status == MAY_FAIL]
+    unknown = [line for line in result.lines if line.status == UNKNOWN_STATUS and line.could_block]
+    unknown_other = [line for line in result.lines if line.status == UNKNOWN_STATUS and not line.could_block]
     who = f" as {result.user}" if result.user else ""
     if blocking:
         result.verdict = WILL_FAIL
@@ -337,14 +410,19 @@ def _verdict(result: Result, app: App, retirement: dict[str, str]) -> None:
     elif result.input_errors:
         result.verdict = UNKNOWN
         result.summary = "some input could not be read, so the checklist may be incomplete"
-    elif unknown_metadata:
+    elif may_fail or unknown:
         result.verdict = UNKNOWN
-        result.summary = (f"{len(unknown_metadata)} prerequisite(s) cannot be judged from the source: "
-                          + ", ".join(line.label for line in unknown_metadata))
+        parts = []
+        if may_fail:
+            parts.append("may fail on an UNCONFIRMED cause: " + ", ".join(line.label for line in may_fail))
+        if unknown:
+            parts.append(f"{len(unknown)} prerequisite(s) cannot be judged from the source: "
+                         + ", ".join(line.label for line in unknown))
+        result.summary = "; ".join(parts)
     else:
         result.verdict = READY
         result.summary = f"{app.name} meets every prerequisite of {result.flow} that the source shows"
-        if unknown_org:
-            result.summary += f"; {len(unknown_org)} check(s) need org data"
+        if unknown_other:
+            result.summary += f"; {len(unknown_other)} check(s) that do not block need org data"
         if any(line.key == "retirement" and line.status == WARN for line in result.lines):
             result.summary += retirement["summary"].format(date=retirement["date"])

@@ -6,12 +6,12 @@ from __future__ import annotations
 import textwrap
 
 from auditor.diagnose.explain import DOES_NOT_HOLD, HOLDS, NOT_CHECKABLE, UNKNOWN, Explanation
-from auditor.diagnose.preflight import FAIL, NOT_NEEDED, PASS, UNKNOWN_STATUS, WARN, Result
+from auditor.diagnose.preflight import FAIL, MAY_FAIL, NOT_NEEDED, PASS, UNKNOWN_STATUS, WARN, Result, group_errors
 from auditor.engine.conditions import fields_named
 from auditor.model import EVIDENCE_WORDS, KIND_WORDS, PREFLIGHT_FLOWS, WILL_FAIL
 
 WIDTH = 96
-MARKS = {PASS: "✓", FAIL: "✗", WARN: "!", UNKNOWN_STATUS: "?", NOT_NEEDED: "–"}
+MARKS = {PASS: "✓", FAIL: "✗", WARN: "!", UNKNOWN_STATUS: "?", MAY_FAIL: "?", NOT_NEEDED: "–"}
 CAUSE_STATUS_WORDS = {HOLDS: "HOLDS", DOES_NOT_HOLD: "does not hold", UNKNOWN: "unknown",
                       NOT_CHECKABLE: "cannot be checked from configuration"}
 
@@ -30,7 +30,7 @@ def render_preflight(result: Result) -> str:
     out.append("")
     for line in result.lines:
         mark = MARKS[line.status]
-        status = {WARN: " (does not block)", FAIL: ""}.get(line.status, "")
+        status = {WARN: " (does not block)", MAY_FAIL: " (may fail)"}.get(line.status, "")
         out.append(f"  {mark} {line.label}{status}")
         for part in textwrap.wrap(line.reason, width=WIDTH, initial_indent="      ", subsequent_indent="      ",
                                   break_on_hyphens=False):
@@ -56,6 +56,19 @@ def render_preflight(result: Result) -> str:
                                  break_on_hyphens=False)
         out.append("")
         out.append("Then run the same preflight again.")
+    may_fail = [line for line in result.lines if line.status == MAY_FAIL]
+    if result.verdict != WILL_FAIL and may_fail:
+        errors = group_errors([c for line in may_fail for c in line.causes])
+        if errors:
+            out.append("")
+            out.append("If it fails, the token endpoint may answer:")
+            out += [f"  {e}" for e in errors]
+        out.append("")
+        out.append("To remove the doubt:")
+        fixes = list(dict.fromkeys(f for line in may_fail for f in line.fixes))
+        for number, fix in enumerate(fixes, 1):
+            out += textwrap.wrap(fix, width=WIDTH, initial_indent=f"  {number}. ", subsequent_indent="     ",
+                                 break_on_hyphens=False)
     if result.input_errors:
         out.append("")
         out.append("Input problems:")
@@ -140,5 +153,9 @@ def render_explanation(result: Explanation) -> str:
     if flow:
         out.append("")
         app = result.app.name if result.app else "APP"
-        out.append(f"Next: ca-audit preflight {app} --flow {flow}")
+        # Nothing in the metadata tells a SAML bearer client from a JWT one: unless the config declares
+        # the flow, name both.
+        other = " (or --flow saml2-bearer if the client sends a SAML assertion)" \
+            if not declared and flow == "jwt-bearer" and "saml2-bearer" in candidates else ""
+        out.append(f"Next: ca-audit preflight {app} --flow {flow}{other}")
     return "\n".join(out) + "\n"

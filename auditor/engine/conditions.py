@@ -13,7 +13,7 @@ from typing import Any
 
 OPERATORS = (
     "equals", "not_equals", "in", "not_in", "contains", "not_contains", "contains_any",
-    "contains_all", "exists", "empty", "matches", "less_than", "greater_than",
+    "contains_all", "all_in", "exists", "empty", "matches", "less_than", "greater_than",
 )
 
 
@@ -109,6 +109,9 @@ _TESTS = {
     "not_contains": lambda value, item: not _contains(value, item),
     "contains_any": lambda value, items: _contains_any(_sequence(value), items),
     "contains_all": lambda value, items: _contains_all(_sequence(value), items),
+    # every element of the field is one of the options (an empty or unknown field holds)
+    "all_in": lambda value, options: _contains_all(options, value if isinstance(value, list) else
+                                                   [] if value is None else [value]),
     "exists": lambda value, wanted: (value is not None) == wanted,
     "empty": lambda value, wanted: (value is None or value == "" or value == []) == wanted,
     "matches": _matches,

@@ -8,6 +8,7 @@ from fnmatch import fnmatchcase
 
 from auditor.config import Config, Waiver
 from auditor.engine.conditions import compile_condition, holds
+from auditor.engine.params import bind
 from auditor.engine.rule import Rule
 from auditor.engine.templating import render
 from auditor.model import App, Check, Finding, Severity
@@ -44,7 +45,9 @@ def severity_for(rule: Rule, app: App) -> Severity:
 
 
 def run_rules(rules: Iterable[Rule], apps: Iterable[App], config: Config) -> list[Check]:
-    active = [r for r in rules if r.id not in config.disabled_rules]
+    # Parameters filled in from the config; a rule whose required parameter is not set is off.
+    bound = (bind(r, config.rule_params.get(r.id)) for r in rules if r.id not in config.disabled_rules)
+    active = [r for r in bound if r is not None]
     # The same test as `applies`, compiled once per rule: this loop runs rules × apps times.
     selectors = [(rule, compile_condition(rule.when) if rule.when else None) for rule in active]
     checks = []

@@ -9,6 +9,7 @@ from typing import Any
 import auditor
 from auditor.datafile import load_validated, read_files
 from auditor.engine.conditions import patterns_in
+from auditor.engine.params import param_names
 from auditor.engine.rule import Rule
 from auditor.engine.templating import placeholders
 from auditor.model import APP_KINDS, FIELDS, InputError, Severity, display_path
@@ -73,8 +74,17 @@ def semantic_problems(document: dict[str, Any]) -> list[str]:
     for name in placeholders(document["message"]):
         if name not in FIELDS:
             problems.append(f"at message: unknown field {{{name}}} in the template")
+    declared = document.get("params", {})
+    for where, condition in conditions:
+        for name in param_names(condition):
+            if name not in declared:
+                problems.append(f"at {where}: {{param: {name}}} names no parameter under `params`")
     for index, case in enumerate(document.get("tests", [])):
         for outcome, model in case.items():
+            if outcome == "params":
+                problems += [f"at tests.{index}.params: unknown parameter {name}" for name in model
+                             if name not in declared]
+                continue
             for name in flatten(model):
                 if name not in FIELDS:
                     problems.append(f"at tests.{index}.{outcome}: unknown field {name}")
@@ -123,6 +133,7 @@ def build_rule(document: dict[str, Any], source_path: str) -> Rule:
         tags=document.get("tags", []),
         tests=document.get("tests", []),
         patch=document.get("patch"),
+        params=document.get("params", {}),
     )
 
 

@@ -26,6 +26,7 @@ class Rule:
     tags: list[str] = field(default_factory=list)
     tests: list[dict[str, Any]] = field(default_factory=list)
     patch: dict[str, Any] | None = None  # the fix as model-field edits (auditor/fix)
+    params: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> description, schema, default
     default_severity: Severity | None = None  # before config overrides
 
     @property

@@ -6,6 +6,8 @@ committed file is current.
 
 from __future__ import annotations
 
+import json
+
 from auditor.engine.rule import Rule
 from auditor.model import KIND_TITLES
 
@@ -15,7 +17,8 @@ HEADER = """# ca-audit rule reference
 
 Every built-in rule: what it checks, why it matters (the error the OAuth flow will hit) and how to
 fix it in Setup and in source. Severities are the defaults; `.ca-audit.yaml` can change them
-(`rules: {CA-14: {severity: low}}`) or turn a rule off (`CA-21: off`).
+(`rules: {CA-14: {severity: low}}`), turn a rule off (`CA-21: off`) or set a rule's parameters
+(`rules: {CA-37: {params: {allowed_callback_hosts: [app.example.com]}}}`).
 """
 
 
@@ -58,6 +61,11 @@ def render_rules(rules: list[Rule]) -> str:
         out.append(f"- Applies to: {kinds}")
         if rule.tags:
             out.append(f"- Tags: {', '.join(f'`{t}`' for t in rule.tags)}")
+        for name, spec in rule.params.items():
+            default = (f"default `{json.dumps(spec['default'])}`" if "default" in spec
+                       else "no default: the rule is off until `.ca-audit.yaml` sets it")
+            out.append(f"- Parameter `{name}` ({default}): {_cell(spec['description'])} Set it with "
+                       f"`rules: {{{rule.id}: {{params: {{{name}: …}}}}}}`.")
         if rule.why:
             out += ["", "### Why", "", _paragraphs(rule.why)]
         if rule.fix:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from auditor.engine.evaluate import applies, evaluate_rule
 from auditor.engine.loader import flatten
+from auditor.engine.params import bind
 from auditor.engine.rule import Rule
 from auditor.model import App
 
@@ -34,9 +35,11 @@ def run_rule_tests(rules: list[Rule]) -> list[TestResult]:
     results = []
     for rule in rules:
         for index, case in enumerate(rule.tests):
-            expected, model = next(iter(case.items()))
+            expected = "fail" if "fail" in case else "pass"
+            model = case[expected]
             app = fixture_app(rule, model)
-            finding = evaluate_rule(rule, app) if applies(rule, app) else None
+            bound = bind(rule, case.get("params"))
+            finding = evaluate_rule(bound, app) if bound is not None and applies(bound, app) else None
             ok = (finding is not None) == (expected == "fail")
             if ok:
                 detail = ""

@@ -6,6 +6,7 @@ from auditor.model import CONNECTED_APP, App
 from auditor.sources.fieldwriter import FieldWriter
 from auditor.sources.normalize import (
     app_name_from_path,
+    callback_hosts,
     canonical_scopes,
     connected_app_refresh_policy,
     infer_flows,
@@ -36,6 +37,7 @@ def connected_app(root: Element, path: str) -> App:
     oauth = root.find("oauthConfig")
     _map_oauth_config(fields, oauth)
     _map_policies(fields, root)
+    _map_saml(fields, root.find("samlConfig"))
     fields.list_of("assignments.profiles", root.find_all("profileName"), root)
     fields.list_of("assignments.permission_sets", root.find_all("permissionSetName"), root)
     app.set("flows", infer_flows(app.values))
@@ -48,13 +50,14 @@ def _map_oauth_config(fields: FieldWriter, oauth: Element | None) -> None:
     app = fields.app
     app.set("oauth.enabled", oauth is not None, fields.loc(oauth))
     if oauth is None:
-        for name in ("oauth.scopes", "oauth.callback_urls"):
+        for name in ("oauth.scopes", "oauth.callback_urls", "oauth.callback_hosts"):
             app.set(name, [])
         return
     scopes = oauth.find_all("scopes")
     app.set("oauth.scopes", canonical_scopes([s.text for s in scopes]), fields.loc(scopes[0] if scopes else oauth))
     callback = oauth.find("callbackUrl")
     app.set("oauth.callback_urls", split_list(callback.text if callback else None), fields.loc(callback or oauth))
+    app.set("oauth.callback_hosts", callback_hosts(app.values["oauth.callback_urls"]), fields.loc(callback or oauth))
     # Permitted Users is the boolean isAdminApproved on connected apps; false or absent means
     # "All users may self-authorize" (S3).
     admin = oauth.find("isAdminApproved")
@@ -86,3 +89,9 @@ def _map_policies(fields: FieldWriter, root: Element) -> None:
         app.set("oauth.token_exchange", True, fields.loc(exchange))
     session = root.find("sessionPolicy")
     fields.text("policy.session_level", session.find("sessionLevel") if session else None, fallback=session)
+
+
+def _map_saml(fields: FieldWriter, saml: Element | None) -> None:
+    fields.app.set("saml.enabled", saml is not None, fields.loc(saml))
+    algorithm = saml.find("samlSigningAlgoType") if saml is not None else None
+    fields.text("saml.signing_algorithm", algorithm, fallback=saml)

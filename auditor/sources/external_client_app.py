@@ -17,6 +17,7 @@ from auditor.sources import SourceResult
 from auditor.sources.fieldwriter import FieldWriter
 from auditor.sources.normalize import (
     app_name_from_path,
+    callback_hosts,
     canonical_scopes,
     eca_ip_relaxation,
     eca_refresh_policy,
@@ -30,15 +31,17 @@ HEADER = "ExternalClientApplication"
 GLOBAL_OAUTH = "ExtlClntAppGlobalOauthSettings"
 OAUTH_SETTINGS = "ExtlClntAppOauthSettings"
 OAUTH_POLICIES = "ExtlClntAppOauthConfigurablePolicies"
-PART_TYPES = (HEADER, GLOBAL_OAUTH, OAUTH_SETTINGS, OAUTH_POLICIES)
+SAML_POLICIES = "ExtlClntAppSamlConfigurablePolicies"
+PART_TYPES = (HEADER, GLOBAL_OAUTH, OAUTH_SETTINGS, OAUTH_POLICIES, SAML_POLICIES)
 # The order in which a part's path stands for the whole app when there is no header.
-_PATH_PREFERENCE = (HEADER, GLOBAL_OAUTH, OAUTH_SETTINGS, OAUTH_POLICIES)
+_PATH_PREFERENCE = (HEADER, GLOBAL_OAUTH, OAUTH_SETTINGS, OAUTH_POLICIES, SAML_POLICIES)
 
 ECA_SUFFIXES = {
     ".eca-meta.xml": HEADER, ".eca": HEADER,
     ".ecaglbloauth-meta.xml": GLOBAL_OAUTH, ".ecaglbloauth": GLOBAL_OAUTH,
     ".ecaoauth-meta.xml": OAUTH_SETTINGS, ".ecaoauth": OAUTH_SETTINGS,
     ".ecaoauthplcy-meta.xml": OAUTH_POLICIES, ".ecaoauthplcy": OAUTH_POLICIES,
+    ".ecasamlplcy-meta.xml": SAML_POLICIES, ".ecasamlplcy": SAML_POLICIES,
 }
 
 _GLOBAL_FLAGS = {
@@ -49,7 +52,7 @@ _GLOBAL_FLAGS = {
     "isIntrospectAllTokens": ("oauth.introspect_all_tokens", False),
     "isTokenExchangeEnabled": ("oauth.token_exchange", False),
     "isDeviceFlowEnabled": ("oauth.device_flow", False),
-    "isClientCredentialsFlowEnabled": ("oauth.client_credentials.enabled", False),
+    "isClientCredentialsFlowEnabled": ("oauth.client_credentials.settings_enabled", False),
 }
 
 
@@ -99,6 +102,8 @@ def _build(name: str, found: dict[str, tuple[str, Element]]) -> App:
     _map_global(app, found.get(GLOBAL_OAUTH))
     _map_settings(app, found.get(OAUTH_SETTINGS))
     _map_policies(app, found.get(OAUTH_POLICIES))
+    _client_credentials(app)
+    _map_saml(app, found.get(SAML_POLICIES))
     app.set("oauth.enabled", any(tag in found for tag in (GLOBAL_OAUTH, OAUTH_SETTINGS, OAUTH_POLICIES)))
     app.set("flows", infer_flows(app.values))
     app.set("flows_declared", [])
@@ -108,11 +113,16 @@ def _build(name: str, found: dict[str, tuple[str, Element]]) -> App:
 
 # Global settings hold secrets and "must not be added to source control" (S5), so their absence
 # is normal: flags keep Salesforce's defaults, nothing is committed, and the certificate is
-# unknown rather than absent (CA-04 must not guess).
+# unknown rather than absent (CA-04 must not guess); so are the switches whose state decides a
+# flow or a rule (client credentials, refresh token rotation: CA-17 must not guess either).
 _WITHOUT_GLOBAL_SETTINGS: dict[str, object] = {
     **{field_name: default for field_name, default in _GLOBAL_FLAGS.values()},
+    "oauth.client_credentials.settings_enabled": None,
+    "oauth.refresh_token_rotation": None,
     "oauth.callback_urls": [],
+    "oauth.callback_hosts": [],
     "oauth.has_certificate": None,
+    "oauth.certificate.form": None,
     "oauth.consumer_key_in_source": False,
     "oauth.consumer_secret_in_source": False,
 }
@@ -123,6 +133,7 @@ _WITHOUT_POLICIES: dict[str, object] = {
     "policy.ip_relaxation": None,
     "policy.session_level": None,
     "oauth.client_credentials.user": None,
+    "oauth.client_credentials.policy_enabled": None,
     **eca_refresh_policy(None, None, None),
     "assignments.profiles": [],
     "assignments.permission_sets": [],
@@ -140,6 +151,7 @@ def _map_global(app: App, part: tuple[str, Element] | None) -> None:
     fields = FieldWriter(app, path)
     callback = root.find("callbackUrl")
     app.set("oauth.callback_urls", split_list(callback.text if callback else None), fields.loc(callback or root))
+    app.set("oauth.callback_hosts", callback_hosts(app.values["oauth.callback_urls"]), fields.loc(callback or root))
     fields.certificate(root.find("certificate"), root)
     fields.secrets_present(root)
     fields.flags(root, _GLOBAL_FLAGS)
@@ -182,9 +194,8 @@ def _map_policies(app: App, part: tuple[str, Element] | None) -> None:
     app.set("policy.in_source", True, fields.loc(root))
     fields.text("policy.session_level", root.find("requiredSessionLevel"), fallback=root)
     fields.text("oauth.client_credentials.user", root.find("clientCredentialsFlowUser"), fallback=root)
-    cc = root.find("isClientCredentialsFlowEnabled")
-    if parse_bool(cc.text if cc else None, False):
-        app.set("oauth.client_credentials.enabled", True, fields.loc(cc))
+    # The policies' own client credentials switch, default false (S4), beside the global one (S5).
+    fields.flag("oauth.client_credentials.policy_enabled", root.find("isClientCredentialsFlowEnabled"), False, root)
     exchange = root.find("isTokenExchangeFlowEnabled")
     if parse_bool(exchange.text if exchange else None, False):
         app.set("oauth.token_exchange", True, fields.loc(exchange))
@@ -192,3 +203,24 @@ def _map_policies(app: App, part: tuple[str, Element] | None) -> None:
                                      ("commaSeparatedPermissionSet", "assignments.permission_sets")):
         element = root.find(element_name)
         app.set(field_name, split_list(element.text if element else None), fields.loc(element or root))
+
+
+def _client_credentials(app: App) -> None:
+    """Client credentials works only with both switches on (S4, S5): off when either is off,
+    unknown when a file is missing and the other does not settle it."""
+    names = ("oauth.client_credentials.settings_enabled", "oauth.client_credentials.policy_enabled")
+    switches = [app.get(name) for name in names]
+    enabled = False if False in switches else None if None in switches else True
+    source = names[0] if switches[0] is not True else names[1]  # point at the switch that is off
+    app.set("oauth.client_credentials.enabled", enabled, app.locations.get(source))
+
+
+def _map_saml(app: App, part: tuple[str, Element] | None) -> None:
+    if part is None:
+        app.set("saml.enabled", False)
+        app.set("saml.signing_algorithm", None)
+        return
+    path, root = part
+    fields = FieldWriter(app, path)
+    app.set("saml.enabled", True, fields.loc(root))
+    fields.text("saml.signing_algorithm", root.find("signingAlgorithmType"), fallback=root)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-from auditor.certificates import inspect_certificate
+from auditor.certificates import certificate_der, inspect_certificate
 from auditor.model import App, Location
 from auditor.sources.normalize import parse_bool
 from auditor.sources.xmldoc import Element
@@ -41,7 +42,7 @@ class FieldWriter:
         """A boolean flag with the default Salesforce applies when the element is absent."""
         self.app.set(field_name, parse_bool(element.text if element else None, default), self.loc(element or fallback))
 
-    def flags(self, parent: Element, table: dict[str, tuple[str, bool]]) -> None:
+    def flags(self, parent: Element, table: Mapping[str, tuple[str, bool | None]]) -> None:
         for element_name, (field_name, default) in table.items():
             self.flag(field_name, parent.find(element_name), default, parent)
 
@@ -60,12 +61,33 @@ class FieldWriter:
         self.app.set(field_name, values, self.loc(elements[0] if elements else fallback))
 
     def certificate(self, element: Element | None, fallback: Element) -> None:
+        """The signing certificate. A template placeholder or a Certificate record's name is
+        something, but not a certificate that can be read: its facts stay unknown (null)."""
         text = element.text.strip() if element is not None else ""
         location = self.loc(element or fallback)
         self.app.set("oauth.has_certificate", bool(text), location)
-        facts = inspect_certificate(text).as_fields() if text else dict.fromkeys(_CERT_FIELDS)
-        for name, value in facts.items():
+        form = certificate_form(text)
+        facts = inspect_certificate(text).as_fields() if form == "pem" else dict.fromkeys(_CERT_FIELDS)
+        if form == "name":  # S3 expects the PEM; whether a record name is accepted is UNCONFIRMED
+            facts["oauth.certificate.problems"] = ["a name, not a certificate (PEM-encoded certificate expected)"]
+        for name, value in {**facts, "oauth.certificate.form": form}.items():
             self.app.set(name, value, location)
+
+
+# A Certificate record's developer name (letters, digits, underscores), as some public examples put
+# in the certificate field instead of the certificate itself.
+_CERTIFICATE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,79}")
+
+
+def certificate_form(text: str) -> str | None:
+    """pem, placeholder or name for a non-empty certificate field, None for an empty one."""
+    if not text:
+        return None
+    if is_placeholder(text):
+        return "placeholder"
+    if _CERTIFICATE_NAME.fullmatch(text) and certificate_der(text) is None:
+        return "name"
+    return "pem"
 
 
 _CERT_FIELDS = (

@@ -165,3 +165,18 @@ def app_name_from_path(path: str, suffixes: Iterable[str]) -> str:
         if lower.endswith(suffix):
             return file_name[: -len(suffix)]
     return file_name.rsplit(".", 1)[0]
+
+
+def callback_hosts(urls: list[str]) -> list[str]:
+    """The host of each http(s) callback URL, lower case, without port or credentials (for the
+    callback-host rules); custom-scheme redirect URIs of mobile apps name no host."""
+    hosts = []
+    for url in urls:
+        scheme, sep, rest = url.strip().partition("://")
+        if not sep or scheme.lower() not in ("http", "https"):
+            continue
+        authority = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0].rsplit("@", 1)[-1]
+        host = authority[1:].split("]", 1)[0] if authority.startswith("[") else authority.split(":", 1)[0]
+        if host:
+            hosts.append(host.lower())
+    return list(dict.fromkeys(hosts))

@@ -15,10 +15,12 @@ from auditor.sources.xmldoc import Element
 
 ROOT = "OauthOidcSettings"
 SUFFIXES = ("oauthoidc.settings-meta.xml", "oauthoidc.settings")
-# OauthOidcSettings flag → model field; absent flags take Salesforce's default, false (S8).
-_FLAGS = {
+# OauthOidcSettings flag → model field; absent flags take Salesforce's default, false (S8), except
+# the username-password block: orgs created in Summer '23 or later block that flow by default (Help:
+# Block Authorization Flows to Improve Security), so without the flag it is unknown.
+_FLAGS: dict[str, tuple[str, bool | None]] = {
     "isPkceRequired": ("org_settings.pkce_required", False),
-    "blockOAuthUnPwFlow": ("org_settings.username_password_blocked", False),
+    "blockOAuthUnPwFlow": ("org_settings.username_password_blocked", None),
     "blockOAuthUsrAgtFlow": ("org_settings.user_agent_blocked", False),
 }
 FIELD_NAMES = tuple(field_name for field_name, _default in _FLAGS.values())

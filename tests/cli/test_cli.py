@@ -124,7 +124,7 @@ def test_installed_script_finds_the_rule_pack_from_another_folder(tmp_path: Path
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"{len(rule_files(builtin_rules_dir()))} rules valid"
     scanned = run_cli("scan", str(SAMPLE), "--format", "json", cwd=tmp_path)
-    assert json.loads(scanned.stdout)["summary"]["apps"] == 11
+    assert json.loads(scanned.stdout)["summary"]["apps"] == 13
 
 
 def test_repository_and_org_copies_of_an_app_are_distinct_findings():

@@ -109,12 +109,13 @@ def test_an_error_the_catalogue_does_not_know_is_refused(tmp_path):
 
 
 def test_a_flow_list_naming_no_item_is_refused(tmp_path):
-    message = broken(tmp_path, "[oauth, retirement, org-allows", "[oauth, retirment, org-allows")
-    assert message == "my/checklists.yaml: at flows.username-password.1: no item 'retirment' under items"
+    message = broken(tmp_path, "[oauth, eca-password, retirement, org-allows",
+                     "[oauth, eca-password, retirment, org-allows")
+    assert message == "my/checklists.yaml: at flows.username-password.2: no item 'retirment' under items"
 
 
 def test_the_flows_must_be_the_preflight_flows(tmp_path):
-    message = broken(tmp_path, "  saml2-bearer: *bearer\n", "  saml-bearer: *bearer\n")
+    message = broken(tmp_path, "  saml2-bearer:\n", "  saml-bearer:\n")
     assert "my/checklists.yaml:" in message and "at flows:" in message
     assert "'saml-bearer' was unexpected" in message or "'saml2-bearer' is a required property" in message
 
@@ -123,3 +124,13 @@ def test_a_checklist_condition_has_the_rules_shape(tmp_path):
     message = broken(tmp_path, "require: {field: oauth.enabled, equals: true}",
                      "require: {field: oauth.enabled, equal: true}")
     assert message.startswith("my/checklists.yaml:") and "at items.oauth.require" in message
+
+
+def test_the_evidence_keys_have_a_schema(tmp_path):
+    message = broken(tmp_path, "        status: warn\n", "        status: ready\n")
+    assert message.startswith("my/checklists.yaml:") and "at items.permitted-users.override_if.0.status" in message
+    message = broken(tmp_path, "    kinds: [external_client_app]\n", "    kinds: [eca]\n")
+    assert "at items.cc-enabled-eca.kinds.0" in message
+    message = broken(tmp_path, "      - {field: oauth.scopes, why: the scopes are not in the source}\n",
+                     "      - {why: the scopes are not in the source}\n")
+    assert "at items.standard-scope.unknown_if.0" in message

@@ -32,6 +32,8 @@ EXPECTED_SAMPLE_FINDINGS = {
     "ERP_Connector": {"CA-03", "CA-05"},
     "Heroku_Event_Relay": {"CA-04", "CA-06"},
     "Warehouse_Scanner": {"CA-26"},
+    "Partner_Portal": {"CA-34", "CA-35", "CA-37"},  # CA-37: the allow-list in .ca-audit.yaml
+    "Data_Warehouse_Admin": {"CA-36"},
 }
 
 

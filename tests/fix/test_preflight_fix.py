@@ -1,5 +1,6 @@
-"""`preflight … --fix`: the patch that turns the seed case from WILL FAIL into READY, proven by running
-the command it names and preflight again; and the README shows a real run."""
+"""`preflight … --fix`: the patch that clears every failing check of the seed case, proven by running
+the command it names and preflight again; and the README shows a real run. From files alone the
+patched app is UNKNOWN, not READY: the user checks could block the flow and need org data."""
 
 from __future__ import annotations
 
@@ -26,17 +27,20 @@ def test_readme_ends_the_walkthrough_with_a_real_fix_run():
         "README 'My bearer flow fails' shows outdated `preflight --fix` output: run it and paste what it prints"
 
 
-def test_the_named_command_turns_will_fail_into_ready(tmp_path):
+def test_the_named_command_leaves_only_the_org_checks(tmp_path):
     shutil.copytree(SAMPLE, tmp_path / "sample_configs", ignore=shutil.ignore_patterns("org.snapshot.json"))
     shown = run_cli(*shlex.split(COMMAND)[1:], cwd=tmp_path)
     assert shown.returncode == 1, shown.stderr  # the files still fail until the patch is applied
-    assert "With the patch: READY" in shown.stdout
+    assert "With the patch: UNKNOWN" in shown.stdout
     assert "  ? The user holds one of the app's profiles or permission sets" in shown.stdout
     apply = shown.stdout.split("apply it with `", 1)[1].split("`", 1)[0]
     done = run_cli(*shlex.split(apply)[1:], cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     again = run_cli("preflight", SEED, "--flow", "saml2-bearer", "sample_configs", cwd=tmp_path)
-    assert again.returncode == 0 and f"READY — {SEED}" in again.stdout, again.stdout
+    assert again.returncode == 2 and "UNKNOWN — 2 prerequisite(s) cannot be judged" in again.stdout, again.stdout
+    assert "✗" not in again.stdout
+    unknown = [line for line in again.stdout.splitlines() if line.startswith("  ? ")]
+    assert unknown and all("user" in line.lower() or "CA-11" in line for line in unknown), unknown
 
 
 def test_without_the_choice_the_patch_says_what_it_needs(tmp_path):

@@ -82,4 +82,4 @@ def test_a_file_inside_a_scanned_folder_is_audited_once():
     app_file = SAMPLE / "force-app" / "main" / "default" / "connectedApps" / "Integration_App.connectedApp-meta.xml"
     _code, report = run_json("scan", str(SAMPLE), str(app_file), str(SAMPLE))
     assert [a["name"] for a in report["apps"]].count("Integration_App") == 1
-    assert report["summary"]["apps"] == 11
+    assert report["summary"]["apps"] == 13

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from auditor.diagnose.preflight import preflight
-from auditor.model import READY, WILL_FAIL
+from auditor.model import UNKNOWN, WILL_FAIL
 from auditor.sources.files import scan_paths
 from tests.conftest import SAMPLE, run_json
 
@@ -59,7 +59,10 @@ def test_preflight_username_password_reads_the_org_setting(tmp_path: Path):
     allowed = preflight("Integration_App", "username-password",
                         [str(project_with_settings(tmp_path / "a", pkce=False, block=False))], today=today)
     line = next(line for line in allowed.lines if line.key == "org-allows")
-    assert line.status == "pass" and allowed.verdict == READY
+    # allowed by the settings; the user still needs org data, and could block: UNKNOWN, never READY
+    assert line.status == "pass" and allowed.verdict == UNKNOWN
+    assert allowed.summary == ("1 prerequisite(s) cannot be judged from the source: The user exists in the org "
+                               "and is active")
     blocked = preflight("Integration_App", "username-password",
                         [str(project_with_settings(tmp_path / "b", pkce=False, block=True))], today=today)
     assert blocked.verdict == WILL_FAIL
@@ -67,4 +70,5 @@ def test_preflight_username_password_reads_the_org_setting(tmp_path: Path):
     assert line.status == "fail" and "blockOAuthUnPwFlow" in line.reason
     unknown = preflight("Integration_App", "username-password", [str(SAMPLE)], today=today)
     line = next(line for line in unknown.lines if line.key == "org-allows")
-    assert line.status == "unknown" and "OauthOidc settings are not in the scanned project" in line.reason
+    assert line.status == "unknown" and "OauthOidc settings (settings/OauthOidc.settings-meta.xml) do not say" \
+        in line.reason and "Summer '23" in line.reason

@@ -319,6 +319,7 @@ class _OrgIndex:
         known = [u for u in everyone if u.lower() in self.users_read]
         flags = {u: self._user_flags(u) for u in known}
         app.set("org.integration_users", everyone)
+        app.set("org.unread_integration_users", [u for u in everyone if u not in flags])
         app.set("org.uncovered_integration_users", [_said(u, flags[u]) for u in declared
                                                     if u in flags and not self._covered(app, u)])
         app.set("org.integration_users_without_approval",
