@@ -67,6 +67,10 @@ def scan(
     changed_since: Annotated[
         str | None, typer.Option(help="Audit only apps whose files changed in git since this revision.")
     ] = None,
+    changed_files: Annotated[
+        bool, typer.Option("--changed-files", help="The paths are changed files (as a pre-commit hook passes "
+                           "them): read the project in the current folder, audit the apps they belong to.")
+    ] = False,
     org: OrgTarget | None = None,
 ) -> None:
     """Audit connected apps and external client apps in metadata files, org snapshots or a live org."""
@@ -74,6 +78,14 @@ def scan(
 
     if output_format not in FORMATS:
         raise usage_error(f"unknown format {output_format!r}; choose from {', '.join(FORMATS)}")
+    named: set[Path] | None = None
+    if changed_files:
+        if changed_since:
+            raise usage_error("--changed-files and --changed-since are two ways to pick apps; use one")
+        named, whole = _named_files(paths or [])
+        paths = ["."]
+        if whole:
+            named = None
     options = AuditOptions(
         org=org,
         paths=paths or ([] if org else ["."]),
@@ -87,9 +99,19 @@ def scan(
     outputs = _outputs(output or [], output_format)
     changed = _changed_files(changed_since, options.paths) if changed_since else None
     report = audit(options)
-    _ci_steps(report, changed_since, changed, baseline, write_baseline)
+    if named is not None:
+        from auditor.gate.changed import restrict
+
+        restrict(report, named, "files named")
+    _ci_steps(report, changed_since, changed, baseline, write_baseline, partial=changed_files)
     emit(report, output_format, outputs)
     raise typer.Exit(report.exit_code())
+
+
+def _named_files(names: list[str]) -> tuple[set[Path], bool]:
+    from auditor.gate.changed import named_files
+
+    return named_files(names)
 
 
 def _changed_files(rev: str, paths: list[str]) -> set[Path]:
@@ -104,14 +126,15 @@ def _changed_files(rev: str, paths: list[str]) -> set[Path]:
 
 
 def _ci_steps(report: Report, rev: str | None, changed: set[Path] | None, baseline: Path | None,
-              write_to: Path | None) -> None:
+              write_to: Path | None, partial: bool = False) -> None:
     """Changed-only filtering, then baselines: write the current findings, report only new ones."""
-    if rev is not None and write_to is not None:
-        raise usage_error("--write-baseline records every finding; run it without --changed-since")
+    partial = partial or rev is not None
+    if partial and write_to is not None:
+        raise usage_error("--write-baseline records every finding; run it without --changed-since/--changed-files")
     if rev is not None and changed is not None:
         from auditor.gate.changed import restrict
 
-        restrict(report, changed, rev)
+        restrict(report, changed, f"changed since {rev}")
     if write_to is None and baseline is None:
         return
     from auditor.gate import baseline as baselines
@@ -127,7 +150,7 @@ def _ci_steps(report: Report, rev: str | None, changed: set[Path] | None, baseli
             loaded = baselines.load(baseline)
         except baselines.BaselineError as error:
             raise usage_error(str(error)) from None
-        baselines.apply(report, loaded, partial=rev is not None)
+        baselines.apply(report, loaded, partial=partial)
 
 
 def emit(report: Report, output_format: str, outputs: list[tuple[str, Path]]) -> None:

@@ -123,29 +123,34 @@ def test_hook_files_pattern_matches_every_metadata_suffix():
         assert not pattern.search("force-app/main/default/settings/Account.settings-meta.xml")
         assert pattern.search(".ca-audit.yaml")
         assert not pattern.search("force-app/main/default/classes/Foo.cls-meta.xml")
-        assert hook["language"] == "python" and hook["pass_filenames"] is False
+        assert hook["language"] == "python"
+    by_id = {hook["id"]: hook for hook in HOOKS}
+    assert by_id["ca-audit"]["pass_filenames"] is True and "--changed-since" not in by_id["ca-audit"]["entry"]
+    assert by_id["ca-audit-all"]["pass_filenames"] is False
 
 
-def test_hook_runs_on_what_is_being_committed(tmp_path):
-    """What pre-commit runs: `entry` + `args`, in the repository, with the commit's changes staged."""
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
-    repo = sample_copy(tmp_path / "repo", odd_app=False)
-    git = ["git", "-c", "user.name=T", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false"]
-    subprocess.run(["git", "init", "-q"], cwd=repo, check=True)
-    subprocess.run([*git, "add", "."], cwd=repo, check=True)
-    subprocess.run([*git, "commit", "-qm", "init"], cwd=repo, check=True)
-    hook = next(h for h in HOOKS if h["id"] == "ca-audit")
-    command = shlex.split(hook["entry"]) + hook["args"]
+def hook_command(hook_id: str, *names: str) -> list[str]:
+    """What pre-commit runs for a hook: `entry` + `args` + the file names it passes."""
+    hook = next(h for h in HOOKS if h["id"] == hook_id)
+    command = shlex.split(hook["entry"]) + hook.get("args", []) + list(names)
     command[0] = str(Path(sys.executable).parent / command[0])
+    return command
 
-    clean = subprocess.run(command, cwd=repo, capture_output=True, text=True, env=dict(os.environ, NO_COLOR="1"))
-    assert clean.returncode == 0 and "0 apps audited" in clean.stdout
 
-    app_file = next((repo / "force-app/main/default/connectedApps").glob("Integration_App*"))
-    text = app_file.read_text(encoding="utf-8")
-    app_file.write_text(text.replace("<scopes>RefreshToken</scopes>", ""), encoding="utf-8")
-    subprocess.run([*git, "add", "."], cwd=repo, check=True)
-    changed = subprocess.run(command, cwd=repo, capture_output=True, text=True, env=dict(os.environ, NO_COLOR="1"))
-    assert "1 app audited" in changed.stdout, changed.stdout + changed.stderr
-    assert "Integration_App" in changed.stdout
+def test_hook_audits_the_apps_of_the_files_it_is_given(tmp_path):
+    repo = sample_copy(tmp_path / "repo", odd_app=False)
+    env = dict(os.environ, NO_COLOR="1")
+    part = "force-app/main/default/extlClntAppOauthPolicies/ERP_Connector_oauthPlcy.ecaOauthPlcy-meta.xml"
+    one = subprocess.run(hook_command("ca-audit", part), cwd=repo, capture_output=True, text=True, env=env)
+    assert one.returncode == 1 and "1 app audited" in one.stdout, one.stdout + one.stderr
+    # CA-05 is about the certificate in a sibling part (global OAuth settings), not the file named.
+    assert "ERP_Connector_glbloauth.ecaGlblOauth-meta.xml" in one.stdout and "CA-05" in one.stdout
+    config = subprocess.run(hook_command("ca-audit", ".ca-audit.yaml"), cwd=repo, capture_output=True, text=True,
+                            env=env)
+    assert "11 apps audited" in config.stdout, config.stdout + config.stderr
+    clean = f"{CONNECTED}/Integration_App.connectedApp-meta.xml"  # passes every rule
+    passing = subprocess.run(hook_command("ca-audit", clean), cwd=repo, capture_output=True, text=True, env=env)
+    assert passing.returncode == 0 and "1 app audited" in passing.stdout, passing.stdout + passing.stderr
+
+
+CONNECTED = "force-app/main/default/connectedApps"
