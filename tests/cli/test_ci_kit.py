@@ -63,7 +63,8 @@ def checkout(tmp_path) -> Path:
 def test_action_inputs_are_used_by_the_scan_step():
     scan_env = step("scan")["env"]
     used = {m.group(1) for v in scan_env.values() for m in [re.search(r"inputs\.([\w-]+)", str(v))] if m}
-    assert used == set(ACTION["inputs"]) - {"upload-sarif", "category", "python-version"}
+    assert used == set(ACTION["inputs"]) - {"upload-sarif", "category", "python-version", "pip-cache",
+                                            "github-token"}
     assert "${{" not in step("scan")["run"]  # no input is pasted into the script (injection)
 
 
@@ -72,8 +73,69 @@ def test_action_scan_step_writes_sarif_summary_annotations_and_exit_code(checkou
     assert done.returncode == 0, done.stderr  # the step records the code; the Gate step fails the job
     assert outputs(tmp_path)["exit-code"] == "1"
     assert_valid_sarif(json.loads((checkout / "ca-audit.sarif").read_text(encoding="utf-8")))
-    assert "| Severity | Findings |" in (tmp_path / "runner" / "summary").read_text(encoding="utf-8")
+    summary = (tmp_path / "runner" / "summary").read_text(encoding="utf-8")
+    assert summary.startswith("## ca-audit") and "| Severity | Findings |" in summary
     assert re.search(r"^::error file=sample/force-app/", done.stdout, re.M)
+    # GitHub's per-step limit: 10 error annotations, then one notice says how many more.
+    assert len(re.findall(r"^::error file=", done.stdout, re.M)) == 10
+    assert re.search(r"^::notice title=ca-audit%3A \d+ more::", done.stdout, re.M)
+    assert outputs(tmp_path)["markdown"].endswith("ca-audit-summary.md")
+
+
+def test_third_party_actions_are_pinned_by_commit_sha():
+    uses = [s["uses"] for s in ACTION["runs"]["steps"] if "uses" in s]
+    assert uses and all(re.fullmatch(r"[\w./-]+@[0-9a-f]{40}", u) for u in uses), uses
+    text = (REPO / "action.yml").read_text(encoding="utf-8")
+    assert all(re.search(re.escape(u) + r" # v\d+\.\d+\.\d+$", text, re.M) for u in uses)
+
+
+def test_sarif_upload_is_skipped_on_pull_requests_from_forks():
+    condition = " ".join(step("Upload SARIF to code scanning")["if"].split())
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in condition
+    assert "github.event.pull_request == null" in condition
+
+
+FAKE_GH = """#!/bin/bash
+echo "$*" >> "$GH_LOG"
+case "$*" in
+  *"--jq"*) [ -n "${GH_EXISTING:-}" ] && echo "$GH_EXISTING" ;;
+  *"body=@"*) all="$*"; cp "${all##*body=@}" "$GH_LOG.body" ;;
+esac
+"""
+
+
+def run_comment(tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "gh").write_text(FAKE_GH, encoding="utf-8")
+    (bin_dir / "gh").chmod(0o755)
+    report = tmp_path / "report.md"
+    report.write_text("## ca-audit\n\nreport body\n", encoding="utf-8")
+    log = tmp_path / "gh.log"
+    extra = {"PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "GH_LOG": str(log), "CA_REPORT": str(report),
+             "CA_REPO": "acme/force", "CA_PR": "7", "CA_HEAD_REPO": "acme/force", "GH_TOKEN": "t"} | env
+    done = run_step("Pull-request comment", {}, tmp_path, tmp_path, extra_env=extra)
+    return done, log.read_text(encoding="utf-8").splitlines() if log.exists() else []
+
+
+def test_pr_comment_is_posted_once_then_updated_in_place(tmp_path):
+    done, calls = run_comment(tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert calls[0].startswith("api --paginate repos/acme/force/issues/7/comments --jq")
+    assert calls[1].startswith("api --method POST repos/acme/force/issues/7/comments -F body=@")
+    body = (tmp_path / "gh.log.body").read_text(encoding="utf-8")
+    assert body.startswith("<!-- ca-audit report -->\n## ca-audit") and "report body" in body
+    (tmp_path / "gh.log").unlink()
+    done, calls = run_comment(tmp_path, GH_EXISTING="4242")
+    assert calls[1].startswith("api --method PATCH repos/acme/force/issues/comments/4242 -F body=@"), calls
+    assert "updated comment 4242" in done.stdout
+
+
+@pytest.mark.parametrize(("env", "says"), [({"CA_HEAD_REPO": "someone/fork"}, "from a fork"),
+                                           ({"CA_PR": ""}, "not a pull request")])
+def test_pr_comment_is_skipped_on_forks_and_outside_pull_requests(tmp_path, env, says):
+    done, calls = run_comment(tmp_path, **env)
+    assert done.returncode == 0 and says in done.stdout and calls == []
 
 
 def test_action_baseline_and_extra_args(checkout, tmp_path):
