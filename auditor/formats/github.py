@@ -65,7 +65,7 @@ class _Entry:
 
     def log_line(self) -> str:
         """The same entry as a plain log line, for those past GitHub's per-step limit."""
-        where = self.properties.get("file") or ""
+        where = str(self.properties.get("file") or "")
         if where and self.properties.get("line"):
             where = f"{where}:{self.properties['line']}"
         title = self.properties.get("title") or "ca-audit"
