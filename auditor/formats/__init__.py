@@ -18,6 +18,7 @@ FORMATS: dict[str, str] = {
     "junit": "auditor.formats.junit",
     "markdown": "auditor.formats.markdown",
     "github": "auditor.formats.github",
+    "gitlab": "auditor.formats.gitlab",
 }
 
 

@@ -216,3 +216,37 @@ def test_hook_audits_the_apps_of_the_files_it_is_given(tmp_path):
 
 
 CONNECTED = "force-app/main/default/connectedApps"
+
+
+GITLAB_TEMPLATE = yaml.safe_load((REPO / "ci" / "gitlab-ci.yml").read_text(encoding="utf-8"))
+
+
+def test_gitlab_template_runs_as_written_and_its_reports_match_the_artifacts(checkout, tmp_path):
+    job = GITLAB_TEMPLATE["ca-audit"]
+    reports = job["artifacts"]["reports"]
+    script = [line for line in job["script"] if "pip install" not in line]  # ca-audit is installed here
+    env = dict(os.environ, NO_COLOR="1", CA_AUDIT_SOURCE="./ca-audit", CA_AUDIT_PATHS="sample", CA_AUDIT_ARGS="")
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env["PATH"]
+    done = subprocess.run(["bash", "-c", "\n".join(script)], cwd=checkout, env=env, capture_output=True, text=True)
+    assert done.returncode == 1, done.stdout + done.stderr  # the sample has findings at or above high
+    issues = json.loads((checkout / reports["codequality"]).read_text(encoding="utf-8"))
+    assert issues and all(i["location"]["path"].startswith("sample/force-app/") for i in issues)
+    assert (checkout / reports["junit"]).is_file()
+    assert set(job["artifacts"]["paths"]) >= {reports["codequality"], reports["junit"]}
+
+
+def test_gitlab_template_stops_without_an_install_source(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "CA_AUDIT_SOURCE"}
+    done = subprocess.run(["bash", "-c", GITLAB_TEMPLATE["ca-audit"]["script"][0]], env=env, capture_output=True,
+                          text=True, cwd=tmp_path)
+    assert done.returncode == 2 and "not on PyPI" in done.stdout
+
+
+def test_documented_install_commands_install_from_a_url_or_a_path():
+    """`connected-app-auditor` is on no package index: every pip install names a git URL or a path."""
+    for doc in ("README.md", "docs/ci.md", "ci/gitlab-ci.yml", "action.yml"):
+        text = (REPO / doc).read_text(encoding="utf-8")
+        for match in re.finditer(r"pip install ([^\n#`]*)", text):
+            args = [a.strip('"\'') for a in shlex.split(match.group(1).replace("\\", "")) if not a.startswith("-")]
+            target = args[0] if args else ""
+            assert target.startswith(("git+https://", ".", "/", "$")), (doc, match.group(0))
