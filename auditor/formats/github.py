@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from auditor.formats._ci import (
+    fix_for_kind,
     placements,
     repo_path,
     severity_word,
@@ -87,7 +88,7 @@ def _finding_entries(report: Report) -> list[_Entry]:
         for note in finding.notes:
             message = f"{message}\nNote: {note}"
         if finding.fix:
-            message = f"{message}\nFix: {finding.fix.strip()}"
+            message = f"{message}\nFix: {fix_for_kind(finding.fix, finding.kind)}"
         entries.append(_Entry(_level(report, finding), message, {
             "file": place.path, "line": loc.line or 1, "col": loc.column, "endLine": loc.end_line,
             "endColumn": loc.end_column, "title": title}))

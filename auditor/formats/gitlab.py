@@ -18,7 +18,7 @@ import hashlib
 import json
 from typing import Any
 
-from auditor.formats._ci import placements, repo_path, severity_word, sort_key
+from auditor.formats._ci import fix_for_kind, placements, repo_path, severity_word, sort_key
 from auditor.model import Report
 
 # ca-audit's five severities onto GitLab's five, in order.
@@ -46,7 +46,7 @@ def build(report: Report) -> list[dict[str, Any]]:
             "location": {"path": place.path, "lines": {"begin": place.location.line or 1}},
         }
         if finding.fix:
-            issue["content"] = {"body": f"Fix: {finding.fix.strip()}"}
+            issue["content"] = {"body": f"Fix: {fix_for_kind(finding.fix, finding.kind)}"}
         issues.append(issue)
     root = report.roots[0] if len(report.roots) == 1 else None
     for error in report.input_errors:

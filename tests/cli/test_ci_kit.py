@@ -74,7 +74,8 @@ def test_action_scan_step_writes_sarif_summary_annotations_and_exit_code(checkou
     assert outputs(tmp_path)["exit-code"] == "1"
     assert_valid_sarif(json.loads((checkout / "ca-audit.sarif").read_text(encoding="utf-8")))
     summary = (tmp_path / "runner" / "summary").read_text(encoding="utf-8")
-    assert summary.startswith("## ca-audit") and "| Severity | Findings |" in summary
+    assert summary.startswith("## ca-audit") and summary.index("| Rule |") < summary.index("| Severity |")
+    assert "Integration_App" not in summary  # passing apps are only counted
     assert re.search(r"^::error file=sample/force-app/", done.stdout, re.M)
     # GitHub's per-step limit: 10 error annotations, then one notice says how many more.
     assert len(re.findall(r"^::error file=", done.stdout, re.M)) == 10
