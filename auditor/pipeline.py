@@ -37,6 +37,7 @@ class AuditOptions:
     declared_flows: dict[str, list[str]] = field(default_factory=dict)  # from --flow APP=FLOW
     today: dt.date | None = None  # injectable clock for waiver expiry
     org: OrgTarget | None = None  # also audit a live org
+    exclude: list[str] = field(default_factory=list)  # --exclude GLOB (gitignore syntax), for folder scans
 
 
 @dataclass
@@ -71,7 +72,7 @@ def prepare(options: AuditOptions) -> Setup:
 def read_sources(options: AuditOptions, config: Config, extra_users: list[str] | None = None) -> Inputs:
     """Read every source once. The org pull reads the config's integration users (and `extra_users`)."""
     wanted = {u for names in config.integration_users.values() for u in names} | set(extra_users or [])
-    return read_inputs(options.paths, options.org, sorted(wanted))
+    return read_inputs(options.paths, options.org, sorted(wanted), exclude=options.exclude)
 
 
 def apps_of(inputs: Inputs, integration_users: Mapping[str, list[str]]) -> SourceResult:

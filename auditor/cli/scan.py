@@ -67,6 +67,11 @@ def scan(
     changed_since: Annotated[
         str | None, typer.Option(help="Audit only apps whose files changed in git since this revision.")
     ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option(help="Leave out files matching GLOB (gitignore syntax, relative to the "
+                                       "scanned folder; repeatable). .forceignore and .gitignore apply too.",
+                                       metavar="GLOB")
+    ] = None,
     changed_files: Annotated[
         bool, typer.Option("--changed-files", help="The paths are changed files (as a pre-commit hook passes "
                            "them): read the project in the current folder, audit the apps they belong to.")
@@ -95,6 +100,7 @@ def scan(
         only=ids(only or []),
         skip=ids(skip or []),
         declared_flows=_declared_flows(flow or []),
+        exclude=list(exclude or []),
     )
     outputs = _outputs(output or [], output_format)
     changed = _changed_files(changed_since, options.paths) if changed_since else None
