@@ -40,6 +40,14 @@ class AuditOptions:
     exclude: list[str] = field(default_factory=list)  # --exclude GLOB (gitignore syntax), for folder scans
 
 
+class UnknownRuleIds(ValueError):
+    """--only/--skip named rule ids no loaded rule has: the run cannot do what was asked."""
+
+    def __init__(self, ids: list[str], known: set[str]) -> None:
+        super().__init__(f"unknown rule id(s): {', '.join(ids)}")
+        self.ids, self.known = ids, known
+
+
 @dataclass
 class Setup:
     """What the audit runs with: the config and the selected rules (or why it cannot run)."""
@@ -58,8 +66,9 @@ def prepare(options: AuditOptions) -> Setup:
     errors = config_errors + rule_errors
     known = {rule.id for rule in rules}
     if rules:  # with a pack that failed to load every id would look unknown
-        for rule_id in sorted((options.only | options.skip) - known):
-            errors.append(InputError("--only/--skip", None, f"unknown rule id {rule_id}"))
+        unknown = sorted((options.only | options.skip) - known)
+        if unknown:  # a usage mistake, not an input the audit could not read
+            raise UnknownRuleIds(unknown, known)
         # A misspelt id under `rules:` would silently leave the rule on (or at its severity).
         configured = config.disabled_rules | set(config.severity_overrides)
         for rule_id in sorted(configured - known):

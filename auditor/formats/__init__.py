@@ -19,6 +19,7 @@ FORMATS: dict[str, str] = {
     "markdown": "auditor.formats.markdown",
     "github": "auditor.formats.github",
     "gitlab": "auditor.formats.gitlab",
+    "csv": "auditor.formats.csv_format",
 }
 
 
