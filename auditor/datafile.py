@@ -123,7 +123,60 @@ def _describe(error: Any, file: DataFile) -> InputError:
     while best.context:
         best = jsonschema.exceptions.best_match(best.context)
     where = ".".join(str(part) for part in best.absolute_path) or "(top level)"
+    unexpected = _unexpected_key(best)
+    if unexpected is not None:  # point at the key itself, not at the mapping that holds it
+        key, known = unexpected
+        message = f"at {where}: unknown key {key!r}"
+        close = _closest(key, known)
+        message += f" (did you mean {close!r}?)" if close else f"; known keys: {', '.join(sorted(known))}"
+        return InputError(file.shown, _key_line(file.text, list(best.absolute_path), key), message)
     return InputError(file.shown, _line_of(file.text, list(best.absolute_path)), f"at {where}: {best.message}")
+
+
+def _unexpected_key(error: Any) -> tuple[str, list[str]] | None:
+    """(the first key a mapping does not allow, the keys it does) for an additionalProperties error."""
+    if error.validator != "additionalProperties" or not isinstance(error.instance, dict):
+        return None
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    known = list(schema.get("properties", {}))
+    patterns = list(schema.get("patternProperties", {}))
+    import re
+
+    for key in error.instance:
+        if key not in known and not any(re.search(p, str(key)) for p in patterns):
+            return str(key), known
+    return None
+
+
+def _closest(word: str, known: list[str]) -> str | None:
+    import difflib
+
+    matches = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def _key_line(text: str, path: list[Any], key: str) -> int | None:
+    """The 1-based line of `key` in the mapping at `path` (for messages only)."""
+    import yaml
+
+    try:
+        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            node = None
+        if node is None:
+            return _line_of(text, path)
+    if isinstance(node, yaml.MappingNode):
+        for k, _v in node.value:
+            if k.value == key:
+                return int(k.start_mark.line) + 1
+    return _line_of(text, path)
 
 
 def _line_of(text: str, path: list[Any]) -> int | None:

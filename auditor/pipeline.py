@@ -38,6 +38,15 @@ class AuditOptions:
     declared_flows: dict[str, list[str]] = field(default_factory=dict)  # from --flow APP=FLOW
     today: dt.date | None = None  # injectable clock for waiver expiry
     org: OrgTarget | None = None  # also audit a live org
+    exclude: list[str] = field(default_factory=list)  # --exclude GLOB (gitignore syntax), for folder scans
+
+
+class UnknownRuleIds(ValueError):
+    """--only/--skip named rule ids no loaded rule has: the run cannot do what was asked."""
+
+    def __init__(self, ids: list[str], known: set[str]) -> None:
+        super().__init__(f"unknown rule id(s): {', '.join(ids)}")
+        self.ids, self.known = ids, known
 
 
 @dataclass
@@ -58,8 +67,9 @@ def prepare(options: AuditOptions) -> Setup:
     errors = config_errors + rule_errors
     known = {rule.id for rule in rules}
     if rules:  # with a pack that failed to load every id would look unknown
-        for rule_id in sorted((options.only | options.skip) - known):
-            errors.append(InputError("--only/--skip", None, f"unknown rule id {rule_id}"))
+        unknown = sorted((options.only | options.skip) - known)
+        if unknown:  # a usage mistake, not an input the audit could not read
+            raise UnknownRuleIds(unknown, known)
         # A misspelt id under `rules:` would silently leave the rule on (or at its severity).
         configured = config.disabled_rules | set(config.severity_overrides) | set(config.rule_params)
         shown = display_path(config.path) if config.path else "config"
@@ -79,7 +89,7 @@ def prepare(options: AuditOptions) -> Setup:
 def read_sources(options: AuditOptions, config: Config, extra_users: list[str] | None = None) -> Inputs:
     """Read every source once. The org pull reads the config's integration users (and `extra_users`)."""
     wanted = {u for names in config.integration_users.values() for u in names} | set(extra_users or [])
-    return read_inputs(options.paths, options.org, sorted(wanted))
+    return read_inputs(options.paths, options.org, sorted(wanted), exclude=options.exclude)
 
 
 def apps_of(inputs: Inputs, integration_users: Mapping[str, list[str]]) -> SourceResult:

@@ -15,6 +15,7 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 CORPUS = SHARED / "corpus" / "public-metadata"
 SAMPLE = REPO / "sample_configs"
+SAMPLE_APPS = 13  # apps under sample_configs/force-app; tests/engine/test_builtin_rules.py checks it
 # Small metadata projects written for the tests (tests/fixtures/README.md): any-app inputs that
 # do not depend on the public corpus.
 FIXTURES = REPO / "tests" / "fixtures"

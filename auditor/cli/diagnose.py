@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from auditor.cli.common import text_or_json, usage_error
+from auditor.cli.common import suggestion, text_or_json, usage_error
 from auditor.cli.org_options import with_org_options
 from auditor.model import PREFLIGHT_FLOWS
 from auditor.sources.org import OrgTarget
@@ -40,6 +40,9 @@ def preflight(
     with _catalogue_errors():
         result = run_preflight(app_name, flow, sources or ([] if org else ["."]), org=org, user=user,
                                config_path=config)
+    if result.kind is None and result.known_apps and not result.input_errors:
+        raise usage_error(f"no app named {app_name!r} in the source ({len(result.known_apps)} app(s) found)"
+                          f"{suggestion(app_name, result.known_apps)}")
     if fix:
         from auditor.cli.fix import preflight_fix
 

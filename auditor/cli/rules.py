@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.common import usage_error
+from auditor.cli.common import suggestion, usage_error
 from auditor.engine.rule import Rule
 from auditor.model import short_kind
 
@@ -51,7 +51,8 @@ def rules_show(
     loaded = {r.id.upper(): r for r in _load_rule_dirs([builtin_rules_dir(), *(rules or [])])}
     rule = loaded.get(rule_id.upper())
     if rule is None:
-        raise usage_error(f"no rule {rule_id!r}; `ca-audit rules list` shows them")
+        hint = suggestion(rule_id, {r.id for r in loaded.values()}) or " (`ca-audit rules list` shows them)"
+        raise usage_error(f"no rule {rule_id!r}{hint}")
     kinds = ", ".join(rule.applies_to)
     parts = [f"{rule.id}  {rule.title}", f"severity: {rule.severity}    applies to: {kinds}",
              f"tags: {', '.join(rule.tags)}" if rule.tags else "", "", "Why", _indent(rule.why), "", "Fix",

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.common import ids, severity, usage_error
+from auditor.cli.common import ids, severity, suggestion, usage_error
 from auditor.cli.org_options import with_org_options
 from auditor.formats import FORMATS
 from auditor.model import FLOW_NAMES, SEVERITY_WORDS, Report
@@ -41,22 +41,35 @@ def _outputs(values: list[str], main_format: str) -> list[tuple[str, Path]]:
 @with_org_options
 def scan(
     paths: Annotated[list[str] | None, typer.Argument(help="Files or folders to audit (default: .)")] = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", help=f"One of: {', '.join(FORMATS)}.")] = "table",
+    output_format: Annotated[str, typer.Option("--format", "-f", metavar=f"[{'|'.join(FORMATS)}]",
+                                               help="What to print.")] = "table",
     output: Annotated[
         list[str] | None,
         typer.Option("--output", "-o", help="Write the report to PATH, or FORMAT=PATH for another format "
                      "(repeatable)."),
     ] = None,
     fail_on: Annotated[
-        str | None, typer.Option(help=f"Lowest severity that fails the run: {', '.join(SEVERITY_WORDS)} "
+        str | None, typer.Option(metavar=f"[{'|'.join(SEVERITY_WORDS)}]", help="Lowest severity that fails the run "
                                  "(default from .ca-audit.yaml, else high).")
     ] = None,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Exit 0 even with findings at or above fail-on (an audit that "
+                           "could not be trusted still exits 2).")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print the findings and input errors only: no notes, no summary.")
+    ] = False,
+    color: Annotated[
+        str, typer.Option("--color", metavar="[auto|always|never]", help="Colour the table: auto = on a terminal, "
+                          "unless NO_COLOR is set; FORCE_COLOR turns it on.")
+    ] = "auto",
     config: Annotated[Path | None, typer.Option(help="Config file (default: .ca-audit.yaml found upward).")] = None,
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule folder (repeatable).")] = None,
     only: Annotated[list[str] | None, typer.Option(help="Run only these rule ids (comma-separated).")] = None,
     skip: Annotated[list[str] | None, typer.Option(help="Skip these rule ids (comma-separated).")] = None,
     flow: Annotated[
-        list[str] | None, typer.Option(help="Declare a flow for one run: APP=FLOW (repeatable).")
+        list[str] | None, typer.Option(metavar="APP=FLOW", help="Declare a flow for one run (repeatable); FLOW: "
+                                       f"{', '.join(FLOW_NAMES)}.")
     ] = None,
     baseline: Annotated[
         Path | None, typer.Option(help="Report only findings not recorded in this baseline file.")
@@ -67,13 +80,32 @@ def scan(
     changed_since: Annotated[
         str | None, typer.Option(help="Audit only apps whose files changed in git since this revision.")
     ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option(help="Leave out files matching GLOB (gitignore syntax, relative to the "
+                                       "scanned folder; repeatable). .forceignore and .gitignore apply too.",
+                                       metavar="GLOB")
+    ] = None,
+    changed_files: Annotated[
+        bool, typer.Option("--changed-files", help="The paths are changed files (as a pre-commit hook passes "
+                           "them): read the project in the current folder, audit the apps they belong to.")
+    ] = False,
     org: OrgTarget | None = None,
 ) -> None:
     """Audit connected apps and external client apps in metadata files, org snapshots or a live org."""
-    from auditor.pipeline import AuditOptions, audit
+    from auditor.pipeline import AuditOptions, UnknownRuleIds, audit
 
     if output_format not in FORMATS:
         raise usage_error(f"unknown format {output_format!r}; choose from {', '.join(FORMATS)}")
+    if color not in ("auto", "always", "never"):
+        raise usage_error(f"--color takes auto, always or never, not {color!r}")
+    named: set[Path] | None = None
+    if changed_files:
+        if changed_since:
+            raise usage_error("--changed-files and --changed-since are two ways to pick apps; use one")
+        named, whole = _named_files(paths or [])
+        paths = ["."]
+        if whole:
+            named = None
     options = AuditOptions(
         org=org,
         paths=paths or ([] if org else ["."]),
@@ -83,13 +115,29 @@ def scan(
         only=ids(only or []),
         skip=ids(skip or []),
         declared_flows=_declared_flows(flow or []),
+        exclude=list(exclude or []),
     )
     outputs = _outputs(output or [], output_format)
     changed = _changed_files(changed_since, options.paths) if changed_since else None
-    report = audit(options)
-    _ci_steps(report, changed_since, changed, baseline, write_baseline)
-    emit(report, output_format, outputs)
-    raise typer.Exit(report.exit_code())
+    try:
+        report = audit(options)
+    except UnknownRuleIds as error:
+        raise usage_error("--only/--skip: " + ", ".join(f"no rule {rule_id!r}{suggestion(rule_id, error.known)}"
+                                                        for rule_id in error.ids)) from None
+    if named is not None:
+        from auditor.gate.changed import restrict
+
+        restrict(report, named, "files named")
+    _ci_steps(report, changed_since, changed, baseline, write_baseline, partial=changed_files)
+    emit(report, output_format, outputs, colour=_colour_wanted(color), quiet=quiet)
+    code = report.exit_code()
+    raise typer.Exit(0 if exit_zero and code == 1 else code)
+
+
+def _named_files(names: list[str]) -> tuple[set[Path], bool]:
+    from auditor.gate.changed import named_files
+
+    return named_files(names)
 
 
 def _changed_files(rev: str, paths: list[str]) -> set[Path]:
@@ -104,14 +152,15 @@ def _changed_files(rev: str, paths: list[str]) -> set[Path]:
 
 
 def _ci_steps(report: Report, rev: str | None, changed: set[Path] | None, baseline: Path | None,
-              write_to: Path | None) -> None:
+              write_to: Path | None, partial: bool = False) -> None:
     """Changed-only filtering, then baselines: write the current findings, report only new ones."""
-    if rev is not None and write_to is not None:
-        raise usage_error("--write-baseline records every finding; run it without --changed-since")
+    partial = partial or rev is not None
+    if partial and write_to is not None:
+        raise usage_error("--write-baseline records every finding; run it without --changed-since/--changed-files")
     if rev is not None and changed is not None:
         from auditor.gate.changed import restrict
 
-        restrict(report, changed, rev)
+        restrict(report, changed, f"changed since {rev}")
     if write_to is None and baseline is None:
         return
     from auditor.gate import baseline as baselines
@@ -127,34 +176,52 @@ def _ci_steps(report: Report, rev: str | None, changed: set[Path] | None, baseli
             loaded = baselines.load(baseline)
         except baselines.BaselineError as error:
             raise usage_error(str(error)) from None
-        baselines.apply(report, loaded, partial=rev is not None)
+        baselines.apply(report, loaded, partial=partial)
 
 
-def emit(report: Report, output_format: str, outputs: list[tuple[str, Path]]) -> None:
+def emit(report: Report, output_format: str, outputs: list[tuple[str, Path]], colour: bool = False,
+         quiet: bool = False) -> None:
     """Write every requested output; the main format goes to stdout unless it was sent to a file."""
     for name, path in outputs:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(_render(name, report, colour=False), encoding="utf-8")
     if not any(name == output_format for name, _ in outputs):
-        sys.stdout.write(_render(output_format, report, colour=_colour_wanted()))
-    elif output_format != "table":
+        sys.stdout.write(_render(output_format, report, colour=colour, quiet=quiet, terminal=True))
+    elif output_format != "table" and not quiet:
         from auditor.formats.table import summary_line
 
         typer.echo(summary_line(report), err=True)
 
 
-def _render(name: str, report: Report, colour: bool) -> str:
+def _render(name: str, report: Report, colour: bool, quiet: bool = False, terminal: bool = False) -> str:
     from auditor.formats import render
 
     if name == "table":
         from auditor.formats.table import render as render_table
 
-        return render_table(report, color=colour)
+        return render_table(report, color=colour, width=_width() if terminal else None, quiet=quiet)
     return render(name, report)
 
 
-def _colour_wanted() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+def _width() -> int:
+    """The terminal's width (COLUMNS wins, as for every tool), 80 when stdout is not a terminal."""
+    import shutil
+
+    if "COLUMNS" not in os.environ and not sys.stdout.isatty():
+        return 80
+    return max(40, shutil.get_terminal_size((80, 24)).columns)
+
+
+def _colour_wanted(choice: str = "auto") -> bool:
+    """--color always/never decide; in auto, NO_COLOR turns colour off and FORCE_COLOR on (NO_COLOR wins
+    when both are set, as in CPython 3.13), else colour on a terminal that is not `dumb`."""
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
 
 @with_org_options

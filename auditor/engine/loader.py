@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,14 @@ FIXTURES_DIR = "tests"
 
 
 def rule_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
-                  and FIXTURES_DIR not in p.relative_to(directory).parts[:-1])
+    # os.walk pruning the fixture folders, not rglob filtering them afterwards: the built-in pack's
+    # fixtures are ~300 files, and walking them cost every run (a pre-commit hook) ~10 ms.
+    found = []
+    for current, dirnames, filenames in os.walk(directory):
+        dirnames[:] = [d for d in dirnames if d != FIXTURES_DIR]
+        found += [Path(current, name) for name in filenames
+                  if name.endswith((".yaml", ".yml")) and os.path.isfile(os.path.join(current, name))]
+    return sorted(found)
 
 
 def load_rules(directories: list[Path]) -> tuple[list[Rule], list[InputError]]:
@@ -40,7 +47,9 @@ def load_rules(directories: list[Path]) -> tuple[list[Rule], list[InputError]]:
         if not directory.is_dir():
             errors.append(InputError(str(directory), None, "rule folder not found"))
             continue
-        paths.extend((file, display_path(file)) for file in rule_files(directory))
+        # One resolve for the folder, not one per file (start-up: the pack is read on every run).
+        prefix = "" if (shown := display_path(directory)) == "." else shown + "/"
+        paths.extend((file, prefix + file.relative_to(directory).as_posix()) for file in rule_files(directory))
     files, read_errors = read_files(paths)
     errors.extend(read_errors)
     documents, load_errors = load_validated(files, RULE_SCHEMA, check=semantic_problems)

@@ -19,6 +19,8 @@ FORMATS: dict[str, str] = {
     "markdown": "auditor.formats.markdown",
     "github": "auditor.formats.github",
     "html": "auditor.formats.html",
+    "gitlab": "auditor.formats.gitlab",
+    "csv": "auditor.formats.csv_format",
 }
 
 

@@ -7,11 +7,18 @@ above are `warning` and low/info are `notice`; waived findings are `notice`s tha
 reads the command up to the first `::`, so data and property values are escaped exactly as the
 runner's toolkit does (`%` → %25, CR → %0D, LF → %0A, and in properties also `:` → %3A,
 `,` → %2C).
+
+GitHub shows 10 annotations of each level per step and drops the rest silently, so the worst 10
+of each level become annotations, the rest are printed as plain log lines in a group, and one
+notice says how many were not annotated and where the full report is.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from auditor.formats._ci import (
+    fix_for_kind,
     placements,
     repo_path,
     severity_word,
@@ -19,6 +26,10 @@ from auditor.formats._ci import (
     waiver_text,
 )
 from auditor.model import Finding, Report, Severity
+
+# GitHub turns at most this many workflow commands of each level into annotations per step (and
+# 50 per job); the rest show only in the log (actions/toolkit, docs/problem-matchers.md, "Limitations").
+LIMITS = {"error": 10, "warning": 10, "notice": 10}
 
 
 def escape_data(text: str) -> str:
@@ -44,9 +55,28 @@ def _level(report: Report, finding: Finding) -> str:
     return "warning" if finding.severity >= Severity.MEDIUM else "notice"
 
 
-def render(report: Report) -> str:
+@dataclass
+class _Entry:
+    level: str
+    message: str
+    properties: dict[str, object]
+
+    def annotation(self) -> str:
+        return command(self.level, self.message, **self.properties)
+
+    def log_line(self) -> str:
+        """The same entry as a plain log line, for those past GitHub's per-step limit."""
+        where = str(self.properties.get("file") or "")
+        if where and self.properties.get("line"):
+            where = f"{where}:{self.properties['line']}"
+        title = self.properties.get("title") or "ca-audit"
+        text = " ".join(self.message.split("\n", 1)[0].split())
+        return f"{self.level}: {where + ': ' if where else ''}{title}: {text}"
+
+
+def _finding_entries(report: Report) -> list[_Entry]:
     placed = placements(report)
-    lines: list[str] = []
+    entries = []
     for finding in sorted(report.findings, key=sort_key):
         place = placed[id(finding)]
         loc = place.location
@@ -58,32 +88,50 @@ def render(report: Report) -> str:
         for note in finding.notes:
             message = f"{message}\nNote: {note}"
         if finding.fix:
-            message = f"{message}\nFix: {finding.fix.strip()}"
-        lines.append(
-            command(
-                _level(report, finding),
-                message,
-                file=place.path,
-                line=loc.line or 1,
-                col=loc.column,
-                endLine=loc.end_line,
-                endColumn=loc.end_column,
-                title=title,
-            )
-        )
+            message = f"{message}\nFix: {fix_for_kind(finding.fix, finding.kind)}"
+        entries.append(_Entry(_level(report, finding), message, {
+            "file": place.path, "line": loc.line or 1, "col": loc.column, "endLine": loc.end_line,
+            "endColumn": loc.end_column, "title": title}))
+    return entries
+
+
+def render(report: Report) -> str:
     root = report.roots[0] if len(report.roots) == 1 else None
-    for error in report.input_errors:
-        lines.append(
-            command(
-                "error",
-                error.message,
-                file=repo_path(root, error.path) if error.path else None,
-                line=error.line,
-                title="ca-audit input error",
-            )
-        )
-    for message in report.messages:
-        lines.append(command("notice", str(message), title="ca-audit"))
+    # Worst first within each level: input errors (nothing can be trusted), then findings by
+    # severity, then the run's own notes.
+    entries = [
+        _Entry("error", error.message, {"file": repo_path(root, error.path) if error.path else None,
+                                        "line": error.line, "title": "ca-audit input error"})
+        for error in report.input_errors
+    ]
+    entries += _finding_entries(report)
+    entries += [_Entry("notice", str(message), {"title": "ca-audit"}) for message in report.messages]
+
+    by_level = {level: [e for e in entries if e.level == level] for level in LIMITS}
+    over = sum(max(0, len(found) - LIMITS[level]) for level, found in by_level.items())
+    if over and len(by_level["notice"]) >= LIMITS["notice"]:
+        over += 1  # one notice slot goes to the "N more" notice itself
+    shown: list[_Entry] = []
+    hidden: list[_Entry] = []
+    for level, found in by_level.items():
+        room = LIMITS[level] - (1 if over and level == "notice" else 0)
+        shown += found[:room]
+        hidden += found[room:]
+    lines = [entry.annotation() for entry in shown]
+    if hidden:
+        counts = ", ".join(f"{n} {level}{'s' if n != 1 else ''}" for level in LIMITS
+                           if (n := sum(e.level == level for e in hidden)))
+        lines.append(f"::group::ca-audit: {len(hidden)} more (not annotated: {counts})")
+        lines += [entry.log_line() for entry in hidden]
+        lines.append("::endgroup::")
+        lines.append(command(
+            "notice",
+            f"{len(hidden)} more not shown as annotations ({counts}): GitHub shows {LIMITS['error']} errors, "
+            f"{LIMITS['warning']} warnings and {LIMITS['notice']} notices per step, worst first here. Every "
+            "finding is listed in this step's log; the full report is in the job summary and in code "
+            "scanning (SARIF) when the workflow writes them.",
+            title=f"ca-audit: {len(hidden)} more",
+        ))
     active = [f for f in report.findings if not f.waived]
     failing = [f for f in active if report.is_failing(f)]
     waived = len(report.findings) - len(active)

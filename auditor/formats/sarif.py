@@ -3,8 +3,9 @@
 What GitHub needs (reference/anchors.md §12.1): one run, a driver with a `rules` entry for every
 rule a result names, string `security-severity`, repository-relative URIs and 1-based regions on
 every result — a result without a physical location makes the whole upload fail — and
-`partialFingerprints`. Ours carry `Finding.fingerprint` (rule, app kind, app name, field), so an
-alert survives reindenting or reordering the XML.
+`partialFingerprints`. Ours carry `Finding.fingerprint` (rule, app kind, app name, field) under a
+key of our own, `caAuditFingerprint/v1`, so an alert survives reindenting or reordering the XML;
+`primaryLocationLineHash` is left to the upload action, which computes it from the source line.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ SECURITY_SEVERITY = {"critical": "9.5", "high": "7.5", "medium": "5.0", "low": "
 LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note", "info": "note"}
 # Rules judge metadata, not heuristics over code: a finding is the configuration as written.
 PRECISION = "high"
+FINGERPRINT_KEY = "caAuditFingerprint/v1"  # rule, app kind, app name, field: survives reformatting
 MAX_DESCRIPTION = 1024  # GitHub truncates longer descriptions
 
 
@@ -141,12 +143,9 @@ def _result(finding: Finding, index: int, place: Placement, lines: _Lines) -> di
         "level": LEVEL.get(severity, "warning"),
         "message": {"text": finding.message},
         "locations": [_physical(place.path, _region(place, lines))],
-        "partialFingerprints": {
-            # GitHub only reads primaryLocationLineHash; giving it our semantic identity keeps an
-            # alert the same alert when the XML around it is reformatted or reordered.
-            "primaryLocationLineHash": finding.fingerprint,
-            "caAuditFingerprint/v1": finding.fingerprint,
-        },
+        # Our own key only: github/codeql-action/upload-sarif computes primaryLocationLineHash
+        # from the source line itself and warns on every result that brings a different value.
+        "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},
         "properties": {"severity": severity, "app": finding.app, "kind": finding.kind},
     }
     if finding.field:

@@ -28,11 +28,16 @@ class _Style:
         return f"{code}{text}{_RESET}" if self.colour else text
 
 
-def render(report: Report, color: bool = False) -> str:
+def render(report: Report, color: bool = False, width: int | None = None, quiet: bool = False) -> str:
+    """`width`: wrap finding messages to it, continuation lines indented under the message (the
+    CLI passes the terminal's width, 80 when not a terminal); None leaves lines whole. The
+    summary line is never wrapped, so scripts can find it. `quiet`: findings and input errors only."""
     style = _Style(color)
     lines: list[str] = []
-    lines += _findings_by_app(report, style)
+    lines += _findings_by_app(report, style, width)
     lines += _input_errors(report, style)
+    if quiet:
+        return "\n".join(lines).rstrip("\n") + "\n" if lines else ""
     lines += [f"note: {message}" for message in report.messages]
     if lines:
         lines.append("")
@@ -40,7 +45,7 @@ def render(report: Report, color: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _findings_by_app(report: Report, style: _Style) -> list[str]:
+def _findings_by_app(report: Report, style: _Style, width: int | None = None) -> list[str]:
     by_app: dict[tuple[str, str, str], list[Finding]] = defaultdict(list)
     for finding in report.findings:
         by_app[(finding.app, finding.kind, finding.origin)].append(finding)
@@ -53,7 +58,7 @@ def _findings_by_app(report: Report, style: _Style) -> list[str]:
         where = ", in the org" if origin == ORG else ""
         lines.append(style(_BOLD, app) + style(_DIM, f"  ({KIND_WORDS.get(kind, kind)}{where}, {count} {noun})"))
         for finding in findings:
-            lines += _finding_lines(finding, id_width, style)
+            lines += _finding_lines(finding, id_width, style, width)
         lines.append("")
     return lines
 
@@ -64,15 +69,28 @@ def _worst_first(item: tuple[tuple[str, str, str], list[Finding]]) -> tuple[int,
     return (-(max(active) if active else -1), app, origin)
 
 
-def _finding_lines(finding: Finding, id_width: int, style: _Style) -> list[str]:
+def _finding_lines(finding: Finding, id_width: int, style: _Style, width: int | None = None) -> list[str]:
     severity = f"{finding.severity!s:<8}"
     severity = style(_DIM, "waived  ") if finding.waived else style(_COLOURS[finding.severity], severity)
     indent = " " * (2 + 8 + 1 + id_width + 2)
-    lines = [f"  {severity} {finding.rule_id:<{id_width}}  {finding.message}",
+    message = _wrap(finding.message, width, indent)
+    lines = [f"  {severity} {finding.rule_id:<{id_width}}  {message[0]}", *message[1:],
              f"{indent}{style(_DIM, str(finding.location))}"]
     if finding.waived_by is not None:
-        lines.append(f"{indent}{style(_DIM, 'waived: ' + str(finding.waived_by.get('reason', '')))}")
+        reason = _wrap("waived: " + str(finding.waived_by.get("reason", "")), width, indent)
+        lines += [f"{indent}{style(_DIM, reason[0])}", *(style(_DIM, line) for line in reason[1:])]
     return lines
+
+
+def _wrap(text: str, width: int | None, indent: str) -> list[str]:
+    """The first line's text, then continuation lines that carry `indent` (paths are not broken)."""
+    if width is None or len(indent) + len(text) <= width:
+        return [text]
+    import textwrap
+
+    wrapped = textwrap.wrap(text, width=max(20, width - len(indent)), break_long_words=False,
+                            break_on_hyphens=False)
+    return [wrapped[0], *(indent + line for line in wrapped[1:])] if wrapped else [text]
 
 
 def _input_errors(report: Report, style: _Style) -> list[str]:

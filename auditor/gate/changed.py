@@ -48,15 +48,31 @@ def work_tree(path: str | Path) -> Path:
     return Path(os.fsdecode(done.stdout.strip())).resolve()
 
 
+def _unborn(top: Path) -> bool:
+    """True before the repository's first commit: HEAD names a branch with no commit yet."""
+    return _git(["rev-parse", "--verify", "--quiet", "HEAD"], top).returncode != 0
+
+
+def _missing_revision(rev: str, top: Path) -> ChangedError:
+    shallow = _git(["rev-parse", "--is-shallow-repository"], top).stdout.strip() == b"true"
+    hint = ("this is a shallow clone: fetch enough history (actions/checkout with fetch-depth: 0, "
+            "GIT_DEPTH: 0 in GitLab), or fetch the revision" if shallow else
+            "check the name; a remote branch needs `git fetch` first")
+    return ChangedError(f"--changed-since: {rev!r} is not a commit in {top} ({hint})")
+
+
 def changed_files(rev: str, path: str | Path = ".") -> set[Path]:
-    """Absolute paths of files changed since `rev` in the work tree that holds `path`."""
+    """Absolute paths of files changed since `rev` in the work tree that holds `path`.
+
+    Before the first commit there is no `HEAD` to compare with: every file in the index or the
+    work tree is new, so every one counts as changed (a pre-commit hook on a fresh repository).
+    """
     top = work_tree(path)
     commit = _git(["rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"], top)
     if commit.returncode != 0:
-        raise ChangedError(
-            f"--changed-since: {rev!r} is not a commit in {top} "
-            "(in CI, fetch enough history: actions/checkout with fetch-depth: 0)"
-        )
+        if rev == "HEAD" and _unborn(top):
+            return _all_files(top)
+        raise _missing_revision(rev, top)
     base = commit.stdout.strip().decode()
     merge_base = _git(["merge-base", base, "HEAD"], top)
     if merge_base.returncode == 0 and merge_base.stdout.strip():
@@ -70,6 +86,26 @@ def changed_files(rev: str, path: str | Path = ".") -> set[Path]:
     return {(top / os.fsdecode(name)).resolve() for name in names}
 
 
+def _all_files(top: Path) -> set[Path]:
+    listed = _git(["ls-files", "--cached", "--others", "--exclude-standard", "-z"], top)
+    if listed.returncode != 0:
+        raise ChangedError(f"--changed-since: git ls-files failed: {listed.stderr.decode(errors='replace').strip()}")
+    return {(top / os.fsdecode(name)).resolve() for name in listed.stdout.split(b"\0") if name}
+
+
+def named_files(names: list[str]) -> tuple[set[Path], bool]:
+    """The files a pre-commit hook passes (`pass_filenames`), and whether they touch every app.
+
+    A config file or the org-wide OAuth settings change what every app is judged by, so either
+    one among the names means the whole project is audited.
+    """
+    from auditor.sources.org_settings import SUFFIXES as SETTINGS_SUFFIXES
+
+    whole = any(Path(name).name.lower() in (".ca-audit.yaml", ".ca-audit.yml")
+                or name.lower().endswith(SETTINGS_SUFFIXES) for name in names)
+    return {Path(name).resolve() for name in names}, whole
+
+
 def app_files(app: App) -> set[Path]:
     """Every file an app was read from: its main file and each file a field came from."""
     root = Path(app.root or ".")
@@ -77,7 +113,7 @@ def app_files(app: App) -> set[Path]:
     return {(root / p).resolve() for p in paths if p}
 
 
-def restrict(report: Report, changed: set[Path], rev: str) -> int:
+def restrict(report: Report, changed: set[Path], what: str) -> int:
     """Drop apps (with their findings and checks) none of whose files changed; returns how many."""
     selected = [app for app in report.apps if app_files(app) & changed]
     keep = {id(app) for app in selected}
@@ -92,7 +128,7 @@ def restrict(report: Report, changed: set[Path], rev: str) -> int:
     # Input errors all stay, changed or not: an unreadable part of an External Client App would
     # otherwise let the app be audited without it, and input errors never turn into a pass.
     report.messages.append(
-        f"changed since {rev}: audited {len(selected)} app(s) whose files changed; {dropped} unchanged app(s) skipped"
+        f"{what}: audited {len(selected)} app(s) whose files changed; {dropped} unchanged app(s) skipped"
     )
     return dropped
 

@@ -47,18 +47,19 @@ class Inputs:
     orgs: list[OrgData] = field(default_factory=list)
 
 
-def read_inputs(paths: list[str], org: OrgTarget | None = None, users_to_read: list[str] | None = None) -> Inputs:
+def read_inputs(paths: list[str], org: OrgTarget | None = None, users_to_read: list[str] | None = None,
+                exclude: list[str] | None = None) -> Inputs:
     """Files and folders, `.json` snapshots, and a live org when `org` is set (logging in and pulling
-    the users in `users_to_read` too)."""
+    the users in `users_to_read` too). `exclude`: gitignore-style globs left out of folder scans."""
     from auditor.sources.files import scan_paths
 
     if org is None and not any(p.lower().endswith(".json") for p in paths):
-        return Inputs(scan_paths(paths))  # the pre-commit path: no snapshot or org code loaded
+        return Inputs(scan_paths(paths, exclude))  # the pre-commit path: no snapshot or org code loaded
     from auditor.sources import snapshot
 
     snapshots = [p for p in paths if snapshot.looks_like_snapshot(Path(p))]
     others = [p for p in paths if p not in snapshots]
-    inputs = Inputs(scan_paths(others) if others else SourceResult())
+    inputs = Inputs(scan_paths(others, exclude) if others else SourceResult())
     for shown in snapshots:
         data, errors = snapshot.load(Path(shown), shown)
         inputs.orgs.append(OrgData(shown, data, errors))

@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from auditor.model import InputError, display_path
 from auditor.sources import SourceResult, org_settings
 from auditor.sources.connected_app import CONNECTED_APP_SUFFIXES
 from auditor.sources.documents import apps_from_documents
 from auditor.sources.external_client_app import ECA_SUFFIXES
+
+if TYPE_CHECKING:
+    from auditor.sources.ignore import Ignore
 
 METADATA_SUFFIXES = CONNECTED_APP_SUFFIXES + tuple(ECA_SUFFIXES) + org_settings.SUFFIXES
 SKIPPED_DIRS = {".git", "node_modules", ".sfdx", ".sf", "__pycache__", ".venv"}
@@ -25,10 +29,10 @@ def is_metadata_file(name: str) -> bool:
     return name.lower().endswith(METADATA_SUFFIXES)
 
 
-def scan_paths(paths: list[str]) -> SourceResult:
+def scan_paths(paths: list[str], exclude: list[str] | None = None) -> SourceResult:
     result = SourceResult()
     for raw in without_overlaps(paths):
-        result.extend(scan_path(raw))
+        result.extend(scan_path(raw, exclude or []))
     return result
 
 
@@ -46,10 +50,10 @@ def without_overlaps(paths: list[str]) -> list[str]:
     return kept
 
 
-def scan_path(raw: str) -> SourceResult:
+def scan_path(raw: str, exclude: list[str] | None = None) -> SourceResult:
     path = Path(raw)
     if path.is_dir():
-        files, errors = discover(path)
+        files, errors = discover(path, exclude or [])
         root = raw
         documents, read_errors = _read_all(files)
     elif path.is_file():
@@ -70,13 +74,16 @@ def scan_path(raw: str) -> SourceResult:
     return result
 
 
-def discover(folder: Path) -> tuple[list[tuple[str, str]], list[InputError]]:
+def discover(folder: Path, exclude: list[str] | None = None) -> tuple[list[tuple[str, str]], list[InputError]]:
     """(file system path, path shown relative to `folder`) of every metadata file under it,
-    honouring sfdx-project.json package directories."""
+    honouring sfdx-project.json package directories and the ignore files (sources/ignore.py)."""
+    from auditor.sources.ignore import load
+
     package_dirs, errors = _package_directories(folder)
+    ignore = load(folder, exclude or [])
     files: dict[str, str] = {}
     for directory in package_dirs or [folder]:
-        files.update(_walk(str(directory), str(folder)))
+        files.update(_walk(str(directory), str(folder), ignore))
     return sorted(files.items(), key=lambda item: item[1]), errors
 
 
@@ -97,16 +104,23 @@ def _package_directories(folder: Path) -> tuple[list[Path], list[InputError]]:
     return [d for d in dirs if d.is_dir()], []
 
 
-def _walk(directory: str, root: str) -> dict[str, str]:
+def _walk(directory: str, root: str, ignore: Ignore | None = None) -> dict[str, str]:
     # Strings, not Path objects, and one relpath per folder: this loop sees every file of a
     # large repository.
     found = {}
     for current, dirnames, filenames in os.walk(directory):
         dirnames[:] = [d for d in dirnames if d not in SKIPPED_DIRS]
+        rules = None
+        if ignore is not None:
+            ignore.enter(current, filenames)
+            rules = ignore if ignore.active else None
+        absolute = os.path.abspath(current) if rules else current
+        if rules:
+            dirnames[:] = [d for d in dirnames if not rules.ignored(os.path.join(absolute, d), is_dir=True)]
         relative = os.path.relpath(current, root).replace(os.sep, "/")
         prefix = "" if relative == "." else relative + "/"
         for name in filenames:
-            if is_metadata_file(name):
+            if is_metadata_file(name) and not (rules and rules.ignored(os.path.join(absolute, name))):
                 found[os.path.join(current, name)] = prefix + name
     return found
 

@@ -92,7 +92,7 @@ def test_a_misspelt_key_is_refused_with_file_line_and_place(tmp_path):
                      "    not_neded: \"not needed: the app is not admin-approved\"")
     line = line_of("    label: A profile or permission set is assigned to the app")  # the item starts here
     assert message.startswith(f"my/checklists.yaml:{line}: at items.assignment:"), message
-    assert "'not_neded' was unexpected" in message
+    assert "unknown key 'not_neded'" in message
 
 
 def test_an_unknown_rule_id_is_refused(tmp_path):

@@ -19,7 +19,7 @@ from auditor.model import READY, UNKNOWN, WILL_FAIL
 from auditor.sources.org.auth import from_access_token
 from auditor.sources.org.pull import PullSettings, pull
 from auditor.sources.snapshot import write
-from tests.conftest import SAMPLE, run_cli
+from tests.conftest import SAMPLE, SAMPLE_APPS, run_cli
 from tests.fakeorg.fixtures import fake_org_fixture, invoke, sf_cli_fixture  # noqa: F401 - pytest fixtures
 from tests.fakeorg.sample import INTEGRATION_USERS
 
@@ -192,8 +192,11 @@ def test_username_password_warns_of_the_retirement(snapshot, tmp_path):
 
 def test_bad_input_and_usage_exit_2(tmp_path):
     unknown = run_cli("preflight", "No_Such_App", "--flow", "jwt-bearer", str(SAMPLE))
-    assert unknown.returncode == 2 and "no app named 'No_Such_App'" in unknown.stdout
-    assert "Integration_App" in unknown.stdout  # names the apps it did find
+    # A usage error, once on stderr: the count of apps found, never the list of all of them.
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert unknown.stderr == f"ca-audit: error: no app named 'No_Such_App' in the source ({SAMPLE_APPS} app(s) found)\n"
+    near = run_cli("preflight", "Integration_Ap", "--flow", "jwt-bearer", str(SAMPLE))
+    assert near.returncode == 2 and "(did you mean 'Integration_App'?)" in near.stderr
     flow = run_cli("preflight", "Integration_App", "--flow", "web-server", str(SAMPLE))
     assert flow.returncode == 2 and "--flow takes one of jwt-bearer" in flow.stderr
     project = sample_copy(tmp_path)

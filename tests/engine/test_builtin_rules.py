@@ -10,7 +10,7 @@ import pytest
 from auditor.engine.loader import load_rules
 from auditor.engine.testing import run_rule_tests
 from auditor.model import FIELDS, FLOW_NAMES
-from tests.conftest import REPO, SAMPLE, run_json
+from tests.conftest import REPO, SAMPLE, SAMPLE_APPS, run_json
 
 RULES_DIR = REPO / "rules"
 # The rules that run on metadata alone; the org rules (issue 3) are tested with the fake org.
@@ -130,3 +130,7 @@ def test_sample_config_is_applied(sample_report):
     assert [f["severity"] for f in overridden] == ["high"]  # raised from medium in .ca-audit.yaml
     # CA-04 fires only because .ca-audit.yaml declares Heroku_Event_Relay a JWT bearer app.
     assert any(f["rule_id"] == "CA-04" and f["app"] == "Heroku_Event_Relay" for f in sample_report["findings"])
+
+
+def test_the_sample_app_count_the_tests_rely_on(sample_report):
+    assert len(sample_report["apps"]) == SAMPLE_APPS

@@ -48,13 +48,20 @@ def test_without_the_choice_the_patch_says_what_it_needs(tmp_path):
     shown = run_cli("preflight", SEED, "--flow", "saml2-bearer", "sample_configs", "--fix", cwd=tmp_path)
     assert "+        <scopes>RefreshToken</scopes>" in shown.stdout and "isAdminApproved>true" not in shown.stdout
     assert "needs a choice: CA-02 — give --assign-permission-set NAME" in shown.stdout
-    assert "With the patch: WILL FAIL" in shown.stdout
+    # Still self-authorized: whether the user approved the app cannot be seen in files (evidence rule)
+    assert "With the patch: UNKNOWN" in shown.stdout and "? The user has approved the app before" in shown.stdout
     data = json.loads(run_cli("preflight", SEED, "--flow", "saml2-bearer", "sample_configs", "--fix",
                               "--format", "json", cwd=tmp_path).stdout)
-    assert data["verdict"] == "WILL FAIL" and data["fix_verdict"] == "WILL FAIL"
+    assert data["verdict"] == "WILL FAIL" and data["fix_verdict"] == "UNKNOWN"
     assert data["fix"]["patches"][0]["needs_choice"][0]["rule_id"] == "CA-02"
 
 
 def test_a_ready_app_has_no_patch():
+    shown = run_cli("preflight", "Integration_App", "--flow", "jwt-bearer", "sample_configs",
+                    "sample_configs/org.snapshot.json", "--user", "order.integration@northwind.example.com", "--fix")
+    assert shown.returncode == 0 and "Now: READY" in shown.stdout and "Patch" not in shown.stdout
+
+
+def test_an_app_unknown_only_for_org_checks_has_no_patch():
     shown = run_cli("preflight", "Integration_App", "--flow", "jwt-bearer", "sample_configs", "--fix")
-    assert shown.returncode == 0 and "Patch" not in shown.stdout
+    assert shown.returncode == 2 and "Now: UNKNOWN" in shown.stdout and "Patch" not in shown.stdout

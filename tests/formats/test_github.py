@@ -51,13 +51,21 @@ def test_command_shape_skips_empty_properties():
     assert line == "::error file=a%2Cb.xml,line=3,title=T%3A 1::msg: x, y%0Az"
 
 
-def test_one_annotation_per_finding_with_levels_and_real_files(project):
+def expected_level(report, finding) -> str:
+    if finding.waived:
+        return "notice"
+    if finding.severity >= report.fail_on:
+        return "error"
+    return "warning" if str(finding.severity) == "medium" else "notice"
+
+
+def test_every_finding_is_annotated_or_logged_with_levels_and_real_files(project):
     report = scan(Path("project"))
     lines = render("github", report).splitlines()
-    commands = [parse(line) for line in lines if line.startswith("::")]
-    assert len(commands) == len(report.findings) + len(report.input_errors) + len(report.messages)
+    commands = [parse(line) for line in lines if line.startswith("::") and not line.startswith(("::group", "::end"))]
     annotations = [c for c in commands if "file" in c[1]]
-    assert len(annotations) == len(report.findings)
+    logged = [line for line in lines if re.match(r"^(error|warning|notice): ", line)]
+    assert len(annotations) + len(logged) == len(report.findings)
     by_key = {}
     for level, props, message in annotations:
         assert "\n" not in message and "\r" not in message
@@ -65,16 +73,40 @@ def test_one_annotation_per_finding_with_levels_and_real_files(project):
         assert int(props["line"]) >= 1 and int(props["col"]) >= 1
         rule_id = props["title"].split(" ", 1)[0]
         by_key.setdefault((rule_id, props["file"]), []).append(level)
+    for line in logged:
+        level, path, rule_id = re.match(r"^(\w+): (.+):\d+: (CA-\d+) ", line).groups()
+        by_key.setdefault((rule_id, path), []).append(level)
     for finding in report.findings:
-        if finding.waived:
-            expected = "notice"
-        elif finding.severity >= report.fail_on:
-            expected = "error"
-        else:
-            expected = "warning" if str(finding.severity) == "medium" else "notice"
-        assert expected in by_key[(finding.rule_id, "project/" + finding.location.path)]
-    assert sum(level == "error" for level, _, _ in annotations) == len(report.failing_findings)
+        assert expected_level(report, finding) in by_key[(finding.rule_id, "project/" + finding.location.path)]
     assert lines[-1].startswith(f"ca-audit: {len(report.apps)} app(s), {len(report.active_findings)} finding(s)")
+
+
+def test_annotations_stop_at_githubs_per_step_limits_worst_first_and_say_how_many_more(project):
+    report = scan(Path("project"))
+    lines = render("github", report).splitlines()
+    commands = [parse(line) for line in lines if line.startswith("::") and not line.startswith(("::group", "::end"))]
+    counts = {level: sum(c[0] == level for c in commands) for level in ("error", "warning", "notice")}
+    assert len(report.failing_findings) > 10  # the sample project alone is past the limit
+    assert counts["error"] == 10 and counts["warning"] <= 10 and counts["notice"] <= 10
+    # The ten error annotations are the ten worst failing findings.
+    errors = [c for c in commands if c[0] == "error"]
+    worst = sorted(report.failing_findings, key=lambda f: -int(f.severity))[:10]
+    assert {e[1]["title"].split(" ", 1)[0] for e in errors} >= {f.rule_id for f in worst if f.severity == max(
+        x.severity for x in report.findings)}
+    severities = [e[1]["title"].split("(", 1)[1].split(")", 1)[0] for e in errors]
+    assert severities == sorted(severities, key=["critical", "high", "medium", "low", "info"].index)
+    (more,) = [c for c in commands if c[1].get("title", "").startswith("ca-audit: ") and "more" in c[1]["title"]]
+    hidden = len(report.findings) - sum("file" in c[1] for c in commands)
+    assert more[0] == "notice" and more[2].startswith(f"{hidden} more not shown as annotations")
+    assert "job summary" in more[2] and "log" in more[2]
+
+
+def test_a_small_report_has_no_more_notice(tmp_path, monkeypatch):
+    from tests.conftest import JENKINS
+
+    monkeypatch.chdir(JENKINS.parent)
+    text = render("github", scan(Path(JENKINS.name)))
+    assert "more not shown" not in text and "::group::" not in text
 
 
 def test_odd_app_name_round_trips_through_escaping(project):

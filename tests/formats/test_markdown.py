@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from auditor.formats import render
+from auditor.formats._ci import fix_for_kind
 from auditor.formats.markdown import escape
 from tests.ci_support import add_waiver, sample_copy, scan
 from tests.conftest import ECA_APPS, run_cli
@@ -45,7 +46,7 @@ def parse_tables(text: str) -> list[list[dict[str, str]]]:
 def test_summary_table_by_severity(project):
     report = scan(Path("project"))
     text = render("markdown", report)
-    (table,) = parse_tables(text)
+    table = parse_tables(text)[1]
     rows = {row["Severity"]: row for row in table}
     assert list(rows)[:5] == SEVERITIES
     for word in SEVERITIES:
@@ -67,7 +68,7 @@ def test_findings_grouped_by_app_with_fix_and_passing_apps_only_counted(project)
         assert name not in text
     for finding in report.active_findings:
         assert escape(finding.message) in text
-        assert escape(finding.fix.strip()) in text
+        assert escape(fix_for_kind(finding.fix, finding.kind)) in text
         group = (
             f"{escape(finding.app)} ({'connected app' if finding.kind == 'connected_app' else 'external client app'}"
         )
@@ -108,7 +109,7 @@ def test_clean_run(tmp_path, monkeypatch):
     (tmp_path / "empty").mkdir()
     text = render("markdown", scan(Path("empty")))
     assert "no findings" in text
-    (table,) = parse_tables(text)
+    (table,) = parse_tables(text)  # no rule table when nothing fired
     assert [row["Findings"] for row in table[:5]] == ["0"] * 5
 
 
@@ -139,3 +140,94 @@ def test_done_means_three_outputs_in_one_run(tmp_path):
     assert ET.parse(junit).getroot().tag == "testsuites"
     assert parse_tables(md.read_text(encoding="utf-8"))
     assert "FAILED" in done.stdout  # and the terminal table
+
+
+def test_rule_table_comes_first_and_counts_failing_apps(project):
+    report = scan(Path("project"))
+    text = render("markdown", report)
+    assert text.index("| Rule |") < text.index("| Severity |") < text.index("### Failing apps")
+    rules = {row["Rule"].strip("`"): row for row in parse_tables(text)[0]}
+    for rule_id, row in rules.items():
+        found = [f for f in report.active_findings if f.rule_id == rule_id]
+        assert row["Findings"] == str(len(found))
+        assert row["Failing apps"] == str(len({(f.app, f.kind) for f in found if f in report.failing_findings}))
+    assert set(rules) == {f.rule_id for f in report.active_findings}
+
+
+def test_fix_text_only_for_the_apps_kind(project):
+    text = render("markdown", scan(Path("project")))
+    legacy = text.split("Legacy_Reporting (connected app", 1)[1].split("</details>\n\n<details><summary><b>", 1)[0]
+    assert "Connected app: Setup → App Manager" in legacy and "External client app:" not in legacy
+    erp = text.split("ERP_Connector (external client app", 1)[1].split("<summary><b>", 1)[0]
+    assert "External client app: External Client App Manager" in erp and "Connected app:" not in erp
+
+
+def test_fix_for_kind_keeps_shared_sentences():
+    fix = ("Rotate it. Connected app: Setup → App Manager → edit `<a>`. External client app: Setup → "
+           "External Client App Manager → edit `b. C`. Allow a few minutes.")
+    assert fix_for_kind(fix, "connected_app") == "Rotate it. Connected app: Setup → App Manager → edit `<a>`. " \
+        "Allow a few minutes."
+    assert fix_for_kind(fix, "external_client_app") == "Rotate it. External client app: Setup → External Client " \
+        "App Manager → edit `b. C`. Allow a few minutes."
+    assert fix_for_kind("Just do it.", "connected_app") == "Just do it."
+
+
+def generate_apps(folder: Path, count: int) -> None:
+    """`count` apps made from the sample project's connected apps and External Client Apps, renamed."""
+    import shutil
+
+    from tests.conftest import SAMPLE
+
+    default = SAMPLE / "force-app" / "main" / "default"
+    ca_shapes = sorted((default / "connectedApps").glob("*.connectedApp-meta.xml"))
+    eca_names = sorted(p.name.split(".")[0] for p in (default / "externalClientApps").glob("*.eca-meta.xml"))
+    target = folder / "force-app" / "main" / "default"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(SAMPLE / "sfdx-project.json", folder / "sfdx-project.json")
+    for index in range(count):
+        if index % 5 == 4:  # every fifth app an External Client App, all four of its parts
+            name = eca_names[index % len(eca_names)]
+            new = f"{name}_{index:04d}"
+            for part in default.rglob(f"{name}*"):
+                relative = part.relative_to(default)
+                out = target / relative.parent / part.name.replace(name, new, 1)
+                out.parent.mkdir(parents=True, exist_ok=True)
+                out.write_text(part.read_text(encoding="utf-8").replace(name, new), encoding="utf-8")
+        else:
+            shape = ca_shapes[index % len(ca_shapes)]
+            out = target / "connectedApps" / shape.name.replace(shape.name.split(".")[0], f"App_{index:05d}")
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(shape.read_text(encoding="utf-8"), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def big_report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("big")
+    generate_apps(folder, 3000)
+    return scan(folder)
+
+
+def test_three_thousand_apps_stay_under_the_comment_limit_and_name_every_failing_app(big_report):
+    report = big_report
+    assert len(report.apps) == 3000 and not report.input_errors
+    text = render("markdown", report)
+    failing_apps = {f.app for f in report.failing_findings}
+    assert len(failing_apps) > 1500
+    assert len(text) < 65536
+    missing = [name for name in failing_apps if escape(name) not in text]
+    assert not missing, f"{len(missing)} failing apps not named, e.g. {missing[:3]}"
+    assert "…and" not in text  # nothing was cut
+    assert text.index("| Rule |") < text.index("### Failing apps")
+    assert text.count("<details") == text.count("</details>")
+
+
+def test_names_that_cannot_fit_are_cut_with_a_count_and_a_pointer(big_report, monkeypatch):
+    from auditor.formats import markdown
+
+    monkeypatch.setattr(markdown, "MAX_CHARS", 20000)
+    text = render("markdown", big_report)
+    assert len(text) <= 20000
+    failing = {f.app for f in big_report.failing_findings}
+    named = sum(escape(name) in text for name in failing)
+    assert 0 < named < len(failing)
+    assert f"…and {len(failing) - named} more failing app(s)" in text and "JSON, SARIF" in text

@@ -97,7 +97,9 @@ def test_results_have_relative_uris_and_one_based_regions_on_the_element(project
     assert len(run["results"]) == len(report.findings)
     by_identity = {f.fingerprint: f for f in report.findings}
     for result in run["results"]:
-        finding = by_identity[result["partialFingerprints"]["primaryLocationLineHash"]]
+        # Only our key: the upload action computes primaryLocationLineHash and warns on a different one.
+        assert set(result["partialFingerprints"]) == {"caAuditFingerprint/v1"}
+        finding = by_identity[result["partialFingerprints"]["caAuditFingerprint/v1"]]
         assert rules[result["ruleIndex"]]["id"] == result["ruleId"] == finding.rule_id
         assert result["level"] == LEVEL[str(finding.severity)]
         assert result["message"]["text"] == finding.message
@@ -155,7 +157,7 @@ def test_fingerprints_survive_reformatting_and_moving(project, tmp_path):
 
     def prints(document):
         return sorted(
-            (r["ruleId"], r["partialFingerprints"]["primaryLocationLineHash"]) for r in document["runs"][0]["results"]
+            (r["ruleId"], r["partialFingerprints"]["caAuditFingerprint/v1"]) for r in document["runs"][0]["results"]
         )
 
     def lines(document):
@@ -180,7 +182,7 @@ def test_org_findings_without_a_file_or_line_still_upload(project):
     assert_valid_sarif(document)
     run = document["runs"][0]
     first = next(
-        r for r in run["results"] if r["partialFingerprints"]["primaryLocationLineHash"] == finding.fingerprint
+        r for r in run["results"] if r["partialFingerprints"]["caAuditFingerprint/v1"] == finding.fingerprint
     )
     physical = first["locations"][0]["physicalLocation"]
     assert physical["artifactLocation"]["uri"].startswith("force-app/main/default/")
@@ -234,7 +236,7 @@ def test_org_findings_land_on_the_repository_copy_of_the_app(project):
     assert any((f.kind, f.app) in repo_apps for f in from_org)
     assert any((f.kind, f.app) not in repo_apps for f in from_org)
     results = {
-        (r["ruleId"], r["properties"]["app"], r["partialFingerprints"]["primaryLocationLineHash"]): r
+        (r["ruleId"], r["properties"]["app"], r["partialFingerprints"]["caAuditFingerprint/v1"]): r
         for r in document["runs"][0]["results"]
     }
     for finding in from_org:

@@ -153,3 +153,26 @@ def test_input_errors_count_even_in_unchanged_files(repo):
     code, result = scan_json(repo, "ca-project", "--changed-since", "HEAD")
     assert code == 2 and any("Broken" in e["path"] for e in result["input_errors"])
     assert result["apps"] == []
+
+
+def test_changed_since_head_before_the_first_commit_counts_every_file(tmp_path):
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    root = tmp_path / "fresh"
+    shutil.copytree(CI_APPS, root)
+    git(root, "init", "-q")
+    git(root, "add", ".")
+    code, result = scan_json(root, ".", "--changed-since", "HEAD")
+    assert result["apps"] and code in (0, 1)
+    assert any("changed since HEAD" in m and "0 unchanged" in m for m in result["messages"])
+
+
+def test_an_unknown_revision_in_a_shallow_clone_says_to_fetch_history(repo, tmp_path):
+    git(repo, "checkout", "-q", "main")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "second")
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", repo.as_uri(), str(clone))
+    with pytest.raises(ChangedError, match="shallow clone.*fetch-depth: 0"):
+        changed_files("HEAD~1", clone)
+    with pytest.raises(ChangedError, match="check the name"):
+        changed_files("no-such-branch", repo)

@@ -1,0 +1,92 @@
+"""`.forceignore`, `.gitignore` (in a git work tree) and `--exclude`, on copies of the sample project."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from auditor.sources.files import scan_paths
+from tests.conftest import SAMPLE, run_cli
+
+DEFAULT = "force-app/main/default"
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    return Path(shutil.copytree(SAMPLE, tmp_path / "project"))
+
+
+def app_names(folder: Path, exclude: list[str] | None = None) -> set[str]:
+    return {app.name for app in scan_paths([str(folder)], exclude).apps}
+
+
+def test_forceignore_patterns_leave_files_out(project):
+    everything = app_names(project)
+    (project / ".forceignore").write_text(
+        "# comments and blank lines are ignored\n\n"
+        "**/Legacy_Reporting.connectedApp-meta.xml\n"  # one file, anywhere
+        "force-app/main/default/externalClientApps/\n"  # a folder, anchored
+        "**/extlClntAppGlobalOauthSets/**\n",  # CA-23's advice for the global OAuth settings
+        encoding="utf-8")
+    left = app_names(project)
+    assert "Legacy_Reporting" not in left
+    assert "Integration_App" in left
+    # With the headers and global settings ignored, the ECAs' other parts are still audited.
+    result = scan_paths([str(project)])
+    ecas = [a for a in result.apps if a.kind == "external_client_app"]
+    assert ecas and all(not a.path.startswith(f"{DEFAULT}/externalClientApps/") for a in ecas)
+    assert all("ecaGlblOauth" not in str(loc.path) for a in ecas for loc in a.locations.values() if loc)
+    assert len(everything) == len(left) + 1
+
+
+def test_forceignore_negation_and_the_project_root_when_scanning_a_subfolder(project):
+    (project / ".forceignore").write_text("**/connectedApps/*\n!**/connectedApps/MuleSoft_Sync*\n", encoding="utf-8")
+    names = app_names(project / "force-app")  # .forceignore sits beside sfdx-project.json, one level up
+    connected = {a.name for a in scan_paths([str(project / "force-app")]).apps if a.kind == "connected_app"}
+    assert connected == {"MuleSoft_Sync"} and "ERP_Connector" in names
+
+
+def git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def test_gitignore_applies_only_in_a_git_work_tree_with_nested_files(project):
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    (project / ".gitignore").write_text("*Mobile_Field_App*\n", encoding="utf-8")
+    (project / DEFAULT / "connectedApps" / ".gitignore").write_text("MuleSoft_Sync.connectedApp-meta.xml\n",
+                                                                   encoding="utf-8")
+    outside = app_names(project)
+    assert {"Mobile_Field_App", "MuleSoft_Sync"} <= outside  # not a work tree: .gitignore means nothing
+    git(project, "init", "-q")
+    inside = app_names(project)
+    assert "Mobile_Field_App" not in inside and "MuleSoft_Sync" not in inside
+    assert outside - inside == {"Mobile_Field_App", "MuleSoft_Sync"}
+    # A deeper .gitignore re-includes what a shallower one ignored, as git does.
+    (project / DEFAULT / "connectedApps" / ".gitignore").write_text("!Mobile_Field_App.connectedApp-meta.xml\n",
+                                                                   encoding="utf-8")
+    assert "Mobile_Field_App" in app_names(project)
+
+
+def test_exclude_globs_on_the_command_line(project):
+    done = run_cli("scan", str(project), "--format", "json", "--exclude", "**/Legacy_*",
+                   "--exclude", "extlClntApp*/")
+    data = json.loads(done.stdout)
+    names = {a["name"] for a in data["apps"]}
+    assert "Legacy_Reporting" not in names and "Integration_App" in names
+    assert not any("extlClntApp" in f["location"]["path"] for f in data["findings"])
+
+
+def test_pathspec_is_imported_only_when_an_ignore_rule_exists(project, tmp_path):
+    code = ("import sys; from auditor.sources.files import scan_paths; "
+            f"scan_paths([{str(project)!r}]); print('pathspec' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+    (project / ".forceignore").write_text("**/nothing\n", encoding="utf-8")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "True"
