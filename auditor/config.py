@@ -44,7 +44,7 @@ class Config:
     disabled_rules: set[str] = field(default_factory=set)
     severity_overrides: dict[str, Severity] = field(default_factory=dict)
     rule_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # checked against each rule's params
-    param_lines: dict[tuple[str, str], int | None] = field(default_factory=dict)  # (rule, param) → its line
+    text: str = ""  # the file as read, for the line of a problem found after validation
     rule_dirs: list[Path] = field(default_factory=list)
     app_flows: dict[str, list[str]] = field(default_factory=dict)
     integration_users: dict[str, list[str]] = field(default_factory=dict)
@@ -70,12 +70,16 @@ def load_config(path: Path | None) -> tuple[Config, list[InputError]]:
     if errors:
         return Config(path=path), errors
     config = build_config(documents[0] or {}, path)
-    if config.rule_params:
-        from auditor.datafile import _line_of as line_of  # the line shown with a parameter problem
-
-        config.param_lines = {(rule_id, name): line_of(files[0].text, ["rules", rule_id, "params", name])
-                              for rule_id, values in config.rule_params.items() for name in values}
+    config.text = files[0].text
     return config, []
+
+
+def param_line(config: Config, rule_id: str, name: str) -> int | None:
+    """The line of `rules.ID.params.NAME` in the config file, for a message. Computed only when there is a
+    problem to show: it parses the YAML again, which the cached path never does."""
+    from auditor.datafile import _line_of as line_of
+
+    return line_of(config.text, ["rules", rule_id, "params", name]) if config.text else None
 
 
 def build_config(data: dict[str, Any], path: Path) -> Config:

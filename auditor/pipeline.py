@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditor.config import Config, find_config, load_config
+from auditor.config import Config, find_config, load_config, param_line
 from auditor.engine.evaluate import apply_waivers, run_rules
 from auditor.engine.loader import builtin_rules_dir, load_rules
 from auditor.engine.params import param_problems
@@ -80,7 +80,7 @@ def prepare(options: AuditOptions) -> Setup:
         for rule_id, values in sorted(config.rule_params.items()):
             if rule_id in by_id:
                 for name, problem in param_problems(by_id[rule_id], values):
-                    errors.append(InputError(shown, config.param_lines.get((rule_id, name)),
+                    errors.append(InputError(shown, param_line(config, rule_id, name),
                                              f"at rules.{rule_id}.params.{problem}"))
     selected = [r for r in rules if (not options.only or r.id in options.only) and r.id not in options.skip]
     return Setup(config, selected, errors)
