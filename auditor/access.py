@@ -30,7 +30,7 @@ from auditor.model import InputError
 from auditor.sources import org_apps, read_inputs
 
 if TYPE_CHECKING:
-    from auditor.sources.org import OrgTarget
+    from auditor.sources.org.target import OrgTarget
 
 ACCESS_FORMATS = ("table", "json", "csv")
 ASSIGNED, ALL_USERS, UNKNOWN = "assigned", "all_users", "unknown"

@@ -24,7 +24,7 @@ from auditor.sources import Inputs, SourceResult, org_apps, read_inputs
 from auditor.sources.normalize import infer_flows
 
 if TYPE_CHECKING:
-    from auditor.sources.org import OrgTarget
+    from auditor.sources.org.target import OrgTarget
 
 
 @dataclass

@@ -2,13 +2,15 @@
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from auditor.cli.common import usage_error
 from auditor.cli.org_options import with_org_options
-from auditor.sources.org import OrgTarget
+
+if TYPE_CHECKING:  # only the `org` annotation, which typer never evaluates (the org options replace it)
+    from auditor.sources.org.target import OrgTarget
 
 
 @with_org_options
@@ -19,7 +21,7 @@ def access(
     output_format: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
     config: Annotated[Path | None, typer.Option(help="Config whose integration users to check "
                                                 "(default: .ca-audit.yaml found upward).")] = None,
-    org: OrgTarget | None = None,
+    org: "OrgTarget | None" = None,
 ) -> None:
     """Who can use each app (profiles, permission sets, groups; active, unfrozen users) and who uses it
     (OAuth tokens, last use, last OAuth login). Exit 0, or 2 when the org could not be read completely."""

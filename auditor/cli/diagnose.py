@@ -4,14 +4,16 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from auditor.cli.common import suggestion, text_or_json, usage_error
 from auditor.cli.org_options import with_org_options
 from auditor.model import PREFLIGHT_FLOWS
-from auditor.sources.org import OrgTarget
+
+if TYPE_CHECKING:  # only the `org` annotation, which typer never evaluates (the org options replace it)
+    from auditor.sources.org.target import OrgTarget
 
 
 @with_org_options
@@ -26,7 +28,7 @@ def preflight(
     fix: Annotated[bool, typer.Option("--fix", help="Print the metadata patch for the failing checks.")] = False,
     assign_permission_set: Annotated[str | None, typer.Option(
         help="With --fix: the permission set to assign when the app becomes admin-approved.")] = None,
-    org: OrgTarget | None = None,
+    org: "OrgTarget | None" = None,
 ) -> None:
     """Say before the call whether a token request for APP with FLOW will work.
 
@@ -58,7 +60,7 @@ def explain(
         metavar="[PATH... | SNAPSHOT]", help="With --app: metadata files or folders, or an org snapshot.")] = None,
     output_format: Annotated[str, typer.Option("--format", "-f", help="text or json.")] = "text",
     config: Annotated[Path | None, typer.Option(help="Config file (default: .ca-audit.yaml found upward).")] = None,
-    org: OrgTarget | None = None,
+    org: "OrgTarget | None" = None,
 ) -> None:
     """Explain an OAuth token error: known causes (most certain first), the rules that detect them, fixes."""
     from auditor.diagnose.explain import explain as run_explain

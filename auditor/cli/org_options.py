@@ -9,12 +9,14 @@ import functools
 import inspect
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from auditor.sources.org import OrgTarget
-from auditor.sources.org.auth import DEFAULT_API_VERSION, DEFAULT_LOGIN_URL
+from auditor.sources.org import DEFAULT_API_VERSION, DEFAULT_LOGIN_URL
+
+if TYPE_CHECKING:
+    from auditor.sources.org.target import OrgTarget
 
 _PANEL = "Org"
 TargetOrg = Annotated[str | None, typer.Option(
@@ -53,7 +55,7 @@ _ORG_PARAMETERS = (
 
 def org_target(target_org: str | None = None, instance_url: str | None = None, access_token: str | None = None,
                client_id: str | None = None, jwt_key_file: Path | None = None, username: str | None = None,
-               login_url: str = DEFAULT_LOGIN_URL, api_version: str = DEFAULT_API_VERSION) -> OrgTarget | None:
+               login_url: str = DEFAULT_LOGIN_URL, api_version: str = DEFAULT_API_VERSION) -> "OrgTarget | None":
     """The org to audit, or None when no org option was given. Raises typer.BadParameter on misuse."""
     jwt = [client_id, jwt_key_file, username]
     if not target_org and not instance_url and not any(jwt):
@@ -67,6 +69,8 @@ def org_target(target_org: str | None = None, instance_url: str | None = None, a
         raise typer.BadParameter("JWT bearer login needs --client-id, --jwt-key-file and --username together")
     if not target_org and not any(jwt) and instance_url and not access_token:
         raise typer.BadParameter("--instance-url needs --access-token (or SF_ACCESS_TOKEN)")
+    from auditor.sources.org.target import OrgTarget
+
     return OrgTarget(target_org, instance_url, access_token, client_id, jwt_key_file, username, login_url, version)
 
 

@@ -3,7 +3,7 @@
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -11,7 +11,9 @@ from auditor.cli.common import ids, severity, suggestion, usage_error
 from auditor.cli.org_options import with_org_options
 from auditor.formats import FORMATS
 from auditor.model import FLOW_NAMES, SEVERITY_WORDS, Report
-from auditor.sources.org import OrgTarget
+
+if TYPE_CHECKING:  # only the `org` annotation, which typer never evaluates (the org options replace it)
+    from auditor.sources.org.target import OrgTarget
 
 
 def _declared_flows(values: list[str]) -> dict[str, list[str]]:
@@ -89,7 +91,7 @@ def scan(
         bool, typer.Option("--changed-files", help="The paths are changed files (as a pre-commit hook passes "
                            "them): read the project in the current folder, audit the apps they belong to.")
     ] = False,
-    org: OrgTarget | None = None,
+    org: "OrgTarget | None" = None,
 ) -> None:
     """Audit connected apps and external client apps in metadata files, org snapshots or a live org."""
     from auditor.pipeline import AuditOptions, UnknownRuleIds, audit
@@ -230,11 +232,11 @@ def pull(
         "org.snapshot.json"),
     config: Annotated[Path | None, typer.Option(help="Config whose integration users to read "
                                                 "(default: .ca-audit.yaml found upward).")] = None,
-    org: OrgTarget | None = None,
+    org: "OrgTarget | None" = None,
 ) -> None:
     """Read an org's connected apps, ECAs, assignments and usage into a snapshot for offline scans."""
     from auditor.config import find_config, load_config
-    from auditor.sources.org import read_org
+    from auditor.sources.org.pull import read_org
     from auditor.sources.snapshot import write
 
     if org is None:

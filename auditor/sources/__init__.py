@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from auditor.model import App, InputError
 
 if TYPE_CHECKING:
-    from auditor.sources.org import OrgTarget
+    from auditor.sources.org.target import OrgTarget
 
 
 @dataclass
@@ -64,7 +64,7 @@ def read_inputs(paths: list[str], org: OrgTarget | None = None, users_to_read: l
         data, errors = snapshot.load(Path(shown), shown)
         inputs.orgs.append(OrgData(shown, data, errors))
     if org is not None:
-        from auditor.sources.org import read_org
+        from auditor.sources.org.pull import read_org
 
         data, errors = read_org(org, sorted(users_to_read or []))
         inputs.orgs.append(OrgData(org.shown, data, errors))

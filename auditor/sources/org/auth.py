@@ -18,8 +18,8 @@ import os
 import time
 from dataclasses import dataclass, field
 
-DEFAULT_LOGIN_URL = "https://login.salesforce.com"
-DEFAULT_API_VERSION = "66.0"  # Spring '26, pinned: simple-salesforce would default to 59.0
+from auditor.sources.org import DEFAULT_API_VERSION, DEFAULT_LOGIN_URL  # noqa: F401 - also read from here
+
 SF_CLI_TIMEOUT = 120  # seconds; `sf` refreshes the token before printing it
 
 class AuthError(Exception):

@@ -46,6 +46,7 @@ import requests
 from simple_salesforce.exceptions import SalesforceError
 
 from auditor import __version__
+from auditor.model import InputError
 from auditor.sources.org.auth import DEFAULT_API_VERSION, OrgCredentials
 from auditor.sources.org.client import (
     DEADLINE,
@@ -66,6 +67,7 @@ from auditor.sources.org.client import (
     make_session,
     row_key,
 )
+from auditor.sources.org.target import OrgTarget
 from auditor.sources.snapshot import METADATA_TYPES, SNAPSHOT_FORMAT, SNAPSHOT_VERSION
 
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
@@ -685,3 +687,39 @@ def _parse_time(text: str) -> dt.datetime:
         text = text[:-2] + ":" + text[-2:]
     parsed = dt.datetime.fromisoformat(text)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
+def read_org(target: OrgTarget, integration_users: list[str],
+             progress: bool | None = None) -> tuple[dict[str, Any] | None, list[InputError]]:
+    """Log in and pull. Returns (snapshot or None, [InputError]) — login and read failures are errors,
+    never exceptions, so the audit reports them and exits 2."""
+    import sys
+    import warnings
+
+    from auditor.sources.org import auth
+
+    session = make_session()
+    if sys.stderr.isatty() if progress is None else progress:
+        sys.stderr.write(f"ca-audit: logging in to {target.shown}\n")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # simple-salesforce warns on approval errors; we explain them
+            credentials = _log_in(target, session)
+            settings = PullSettings(api_version=target.api_version, integration_users=integration_users,
+                                    progress=progress)
+            return pull(credentials, settings, session), []
+    except (auth.AuthError, OrgReadError) as error:
+        from auditor.sources.org.redact import redact
+
+        return None, [InputError(target.shown, None, redact(str(error), [target.access_token]))]
+
+
+def _log_in(target: OrgTarget, session: Any) -> Any:
+    from auditor.sources.org import auth
+
+    if target.target_org:
+        return auth.from_sf_cli(target.target_org)
+    if target.client_id:
+        return auth.from_jwt(session, client_id=target.client_id, key_file=str(target.jwt_key_file),
+                             username=target.username or "", login_url=target.login_url)
+    return auth.from_access_token(target.instance_url or "", target.access_token or "")
