@@ -47,6 +47,9 @@ FILES, ORG = "files", "org"
 # show, or an unconfirmed cause, is UNKNOWN (DESIGN.md, "Evidence rule").
 READY, WILL_FAIL, UNKNOWN = "READY", "WILL FAIL", "UNKNOWN"
 VERDICTS = (READY, WILL_FAIL, UNKNOWN)
+# A check (a preflight line, an explain cause) whose input the source cannot show: lower case, so it is
+# never mistaken for the UNKNOWN verdict it leads to.
+CHECK_UNKNOWN = "unknown"
 
 # Evidence levels of a cause, a check or a rule, most certain first, with how texts show them.
 CONFIRMED, PRACTITIONER, UNCONFIRMED = "confirmed", "practitioner", "unconfirmed"

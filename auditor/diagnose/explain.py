@@ -12,14 +12,21 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.catalogue import load_catalogue
-from auditor.model import EVIDENCE_LEVELS, App, InputError
+from auditor.config import Config
+from auditor.engine.rule import Rule
+from auditor.model import CHECK_UNKNOWN, EVIDENCE_LEVELS, App, InputError
 from auditor.pipeline import AuditOptions, audit_app
 
+if TYPE_CHECKING:
+    from auditor.sources.org.target import OrgTarget
+
 # How a cause stands against the app (not a preflight verdict).
-HOLDS, DOES_NOT_HOLD, UNKNOWN, NOT_CHECKABLE = "holds", "does not hold", "unknown", "not checkable"
+# How a cause stands against the app (`unknown` is the same word as a preflight check that cannot be judged)
+HOLDS, DOES_NOT_HOLD, NOT_CHECKABLE = "holds", "does not hold", "not checkable"
+UNKNOWN = CHECK_UNKNOWN
 
 
 # ------------------------------------------------------------------------------------ parsing
@@ -146,7 +153,7 @@ class Explanation:
                 "input_errors": [e.as_dict() for e in self.input_errors], "exit_code": self.exit_code()}
 
 
-def explain(raw: str, app_name: str | None = None, paths: list[str] | None = None, org: Any = None,
+def explain(raw: str, app_name: str | None = None, paths: list[str] | None = None, org: OrgTarget | None = None,
             config_path: Path | None = None) -> Explanation:
     code, description = parse_error(raw)
     entries, how = match(code, description)
@@ -169,7 +176,7 @@ def explain(raw: str, app_name: str | None = None, paths: list[str] | None = Non
     return result
 
 
-def _check_causes(result: Explanation, app: App, rules: list[Any], config: Any) -> None:
+def _check_causes(result: Explanation, app: App, rules: list[Rule], config: Config) -> None:
     from auditor.engine.conditions import fields_named, holds
     from auditor.engine.evaluate import run_rules
 

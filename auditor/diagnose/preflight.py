@@ -24,12 +24,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from auditor.catalogue import load_catalogue, load_checklists
+from auditor.config import Config
 from auditor.engine.conditions import fields_named, holds
+from auditor.engine.rule import Rule
 from auditor.engine.templating import render
 from auditor.model import (
+    CHECK_UNKNOWN,
     CONFIRMED,
     EVIDENCE_LEVELS,
     EVIDENCE_WORDS,
@@ -44,7 +47,11 @@ from auditor.model import (
 )
 from auditor.pipeline import AuditOptions, audit_app
 
-PASS, FAIL, WARN, UNKNOWN_STATUS, NOT_NEEDED = "pass", "fail", "warn", "unknown", "not needed"
+if TYPE_CHECKING:
+    from auditor.sources.org.target import OrgTarget
+
+PASS, FAIL, WARN, NOT_NEEDED = "pass", "fail", "warn", "not needed"
+UNKNOWN_STATUS = CHECK_UNKNOWN
 MAY_FAIL = "may fail"  # a failing check whose evidence is unconfirmed: UNKNOWN, never WILL FAIL
 
 
@@ -162,7 +169,7 @@ class Result:
 
 
 # ------------------------------------------------------------------------------------ preflight
-def preflight(app_name: str, flow: str, paths: list[str], org: Any = None, user: str | None = None,
+def preflight(app_name: str, flow: str, paths: list[str], org: OrgTarget | None = None, user: str | None = None,
               config_path: Path | None = None, today: dt.date | None = None) -> Result:
     today = today or dt.date.today()
     loaded = audit_app(AuditOptions(paths=paths, config_path=config_path, org=org), app_name, [flow], user)
@@ -181,7 +188,7 @@ def preflight(app_name: str, flow: str, paths: list[str], org: Any = None, user:
     return result
 
 
-def evaluate(result: Result, app: App, rules: list[Any], config: Any, today: dt.date) -> None:
+def evaluate(result: Result, app: App, rules: list[Rule], config: Config, today: dt.date) -> None:
     from auditor.engine.evaluate import apply_waivers, run_rules
 
     flow = result.flow
@@ -210,7 +217,7 @@ def evaluate(result: Result, app: App, rules: list[Any], config: Any, today: dt.
 
 
 def _line(item: Item, app: App, flow: str, rules: dict[str, Any], checks: dict[str, Any], threshold: Severity,
-          catalogue: list[dict[str, Any]], today: dt.date, config: Any, data: dict[str, Any]) -> Line | None:
+          catalogue: list[dict[str, Any]], today: dt.date, config: Config, data: dict[str, Any]) -> Line | None:
     values = app.values
     messages = data["messages"]
     if item.kinds and app.kind not in item.kinds:
@@ -293,7 +300,7 @@ def _line(item: Item, app: App, flow: str, rules: dict[str, Any], checks: dict[s
     return line
 
 
-def _may_block(rule: Any, threshold: Severity, config: Any) -> bool:
+def _may_block(rule: Rule, threshold: Severity, config: Config) -> bool:
     """Whether a finding of this rule could reach the blocking threshold (its severity, any severity_if,
     or the config's override)."""
     if rule.id in getattr(config, "severity_overrides", {}):
@@ -391,7 +398,7 @@ def group_errors(causes: list[tuple[str, str]]) -> list[str]:
     return [f"{error} ({', '.join(reasons)})" if reasons else error for error, reasons in grouped.items()]
 
 
-def _unmapped(finding: Finding, rule: Any, config: Any) -> str:
+def _unmapped(finding: Finding, rule: Rule, config: Config) -> str:
     if finding.rule_id in getattr(config, "severity_overrides", {}):
         return (f"{finding.rule_id} is rated {finding.severity} by your .ca-audit.yaml: not a token error, but "
                 "the flow fails your audit policy")
