@@ -18,7 +18,9 @@ from functools import lru_cache
 
 from auditor import __version__, cache
 
-_PEM_BODY = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
+_BEGIN, _END = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+_BASE64 = re.compile(r"[A-Za-z0-9+/=]+")
+_WHITESPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -60,10 +62,19 @@ class CertificateFacts:
 
 def certificate_der(text: str) -> bytes | None:
     """Salesforce stores either a full PEM or the bare base64 body; accept both."""
-    match = _PEM_BODY.search(text)
-    body = match.group(1) if match else text
-    body = re.sub(r"\s+", "", body)
-    if not body or not re.fullmatch(r"[A-Za-z0-9+/=]+", body):
+    # Plain string searches, not a lazy regex: `BEGIN(.*?)END` rescans the rest of the text from every
+    # BEGIN without an END, quadratic on a value of repeated BEGIN lines. The body is the text
+    # between the first END and the last BEGIN before it.
+    start, end = text.find(_BEGIN), text.find(_END)
+    if start != -1 and end != -1 and start < end:
+        body = text[text.rfind(_BEGIN, 0, end) + len(_BEGIN):end]
+    elif start != -1 and end != -1:  # an END before the first BEGIN: look for one after it
+        later = text.find(_END, start)
+        body = text[start + len(_BEGIN):later] if later != -1 else text
+    else:
+        body = text
+    body = _WHITESPACE.sub("", body)
+    if not body or not _BASE64.fullmatch(body):
         return None
     try:
         return base64.b64decode(body, validate=True)
