@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from auditor import __version__, cache, safeio
 from auditor.model import APP_KINDS, FIELDS, FLOW_NAMES, RULE_TAGS, SEVERITY_WORDS, InputError
@@ -63,7 +63,7 @@ MAX_YAML_DEPTH = 40
 MAX_INT_DIGITS = 30
 
 # A problem `check` finds: a message, or (path inside the document, message) to get its line.
-Problem = Union[str, tuple[list[Any], str]]
+Problem = str | tuple[list[Any], str]
 
 
 def read_files(paths: list[tuple[Path, str]], inside: Path | None = None) -> tuple[list[DataFile], list[InputError]]:
@@ -179,12 +179,11 @@ def _loader_class() -> Any:
 
     def bounded_int(loader: Any, node: Any) -> Any:
         if len(str(node.value)) > MAX_INT_DIGITS:
-            raise yaml.constructor.ConstructorError(None, None, f"an integer longer than {MAX_INT_DIGITS} digits",
-                                                    node.start_mark)
+            raise _yaml_error(f"an integer longer than {MAX_INT_DIGITS} digits", node.start_mark)
         try:
             return base.construct_yaml_int(loader, node)
         except ValueError:
-            raise yaml.constructor.ConstructorError(None, None, "not a valid integer", node.start_mark) from None
+            raise _yaml_error("not a valid integer", node.start_mark) from None
 
     def plain_string(loader: Any, node: Any) -> Any:
         return loader.construct_scalar(node)
@@ -193,6 +192,13 @@ def _loader_class() -> Any:
     BoundedLoader.add_constructor(timestamp, plain_string)
     _LOADER = BoundedLoader
     return _LOADER
+
+
+def _yaml_error(problem: str, mark: Any) -> Exception:
+    """A YAMLError with a problem and a mark (its line), as the parser's own errors have."""
+    import yaml
+
+    return yaml.constructor.ConstructorError(None, None, problem, mark)
 
 
 def _check_events(loader_class: Any, text: str) -> None:
@@ -205,14 +211,12 @@ def _check_events(loader_class: Any, text: str) -> None:
         while loader.check_event():
             event = loader.get_event()
             if isinstance(event, yaml.AliasEvent):
-                raise yaml.constructor.ConstructorError(
-                    None, None, "YAML aliases (*name) are not allowed in ca-audit files; write the value out",
-                    event.start_mark)
+                raise _yaml_error("YAML aliases (*name) are not allowed in ca-audit files; write the value out",
+                                  event.start_mark)
             if isinstance(event, yaml.CollectionStartEvent):
                 depth += 1
                 if depth > MAX_YAML_DEPTH:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"nested more than {MAX_YAML_DEPTH} levels deep", event.start_mark)
+                    raise _yaml_error(f"nested more than {MAX_YAML_DEPTH} levels deep", event.start_mark)
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
     finally:
@@ -258,7 +262,7 @@ def _problem(error: Any) -> str:
     keyword, expected, instance = error.validator, error.validator_value, error.instance
     if keyword == "type":
         kinds = expected if isinstance(expected, list) else [expected]
-        return "must be " + " or ".join(_TYPE_WORDS.get(k, k) for k in kinds)
+        return "must be " + " or ".join(_TYPE_WORDS.get(str(k), str(k)) for k in kinds)
     if keyword == "enum":
         options = [str(option) for option in expected]
         listed = ", ".join(options) if len(options) <= 12 else f"{', '.join(options[:12])}, … ({len(options)} in all)"
@@ -269,7 +273,7 @@ def _problem(error: Any) -> str:
         missing = [name for name in expected if isinstance(instance, dict) and name not in instance]
         return f"lacks the required key {', '.join(missing)}" if missing else "lacks a required key"
     if keyword == "additionalProperties":
-        allowed = set((error.schema.get("properties") or {}))
+        allowed = set(error.schema.get("properties") or {})
         extra = [_shown_key(k) for k in instance if k not in allowed] if isinstance(instance, dict) else []
         return f"unknown key {', '.join(extra)}" if extra else "unknown key"
     if keyword in ("oneOf", "anyOf"):
@@ -311,16 +315,13 @@ def _line_of(text: str, path: list[Any]) -> int | None:
 def _plain(value: Any) -> Any:
     """Documents must be JSON (for the schema and the cache): other YAML types (`!!set`, `!!binary`)
     are refused."""
-    import yaml
-
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
-    raise yaml.constructor.ConstructorError(
-        None, None, f"a YAML value of type {type(value).__name__} is not allowed in ca-audit files", None)
+    raise _yaml_error(f"a YAML value of type {type(value).__name__} is not allowed in ca-audit files", None)
 
 
 def _cache_key(files: list[DataFile], schema_name: str) -> str:

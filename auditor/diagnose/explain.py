@@ -129,7 +129,8 @@ class Explanation:
         for entry in self.entries:
             causes = []
             for index, cause in self.ranked(entry):
-                item = {k: cause[k] for k in ("cause", "confidence", "basis", "rules", "fix") if k in cause}
+                item: dict[str, Any] = {k: cause[k] for k in ("cause", "confidence", "basis", "rules", "fix")
+                                        if k in cause}
                 check = self.checks.get((entry["id"], index))
                 item["check"] = check.as_dict() if check else None
                 causes.append(item)

@@ -102,6 +102,10 @@ _LARGE_REPEAT = 100  # {n,m} with m above this counts as unbounded
 class MatchRefused(Exception):
     """A value too long to search with a rule's `matches` pattern in bounded time."""
 
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
 
 def _matches(value: Any, pattern: str) -> bool:
     if value is None:
@@ -130,10 +134,12 @@ def pattern_problem(pattern: str) -> str | None:
         re.compile(pattern)
     except re.error as error:
         return f"does not compile: {error}"
-    try:
-        import re._parser as sre_parse  # type: ignore[import-not-found]
+    from importlib import import_module
+
+    try:  # the standard library's own regex parser, to see the pattern's structure
+        sre_parse: Any = import_module("re._parser")
     except ImportError:  # Python 3.10
-        import sre_parse  # type: ignore[no-redef]
+        sre_parse = import_module("sre_parse")
     tree = sre_parse.parse(pattern)
     unbounded = 0
 

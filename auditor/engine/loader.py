@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import auditor
-from auditor.datafile import load_validated, read_files
 from auditor import safeio
+from auditor.datafile import Problem, load_validated, read_files
 from auditor.engine.conditions import OPERATORS, pattern_problem, patterns_in
 from auditor.engine.rule import Rule
 from auditor.engine.templating import placeholders
@@ -31,7 +31,7 @@ FIXTURES_DIR = "tests"
 def rule_files(directory: Path, errors: list[InputError] | None = None) -> list[Path]:
     """Every rule file under `directory`. A sub-folder that cannot be listed is an error (its rules
     would silently not run); symlinked sub-folders are not followed."""
-    found = []
+    found: list[Path] = []
 
     def unreadable(error: OSError) -> None:
         if errors is not None:
@@ -77,9 +77,9 @@ def load_rules(directories: list[Path]) -> tuple[list[Rule], list[InputError]]:
     return (rules if not errors else []), errors
 
 
-def semantic_problems(document: dict[str, Any]) -> list[str]:
+def semantic_problems(document: dict[str, Any]) -> list[Problem]:
     """What the schema cannot say: regexes compile, placeholders and fixture fields exist."""
-    problems = []
+    problems: list[Problem] = []
     conditions = [("when", document.get("when")), ("require", document.get("require"))]
     conditions += [(f"severity_if.{i}.when", e["when"]) for i, e in enumerate(document.get("severity_if", []))]
     for where, condition in conditions:

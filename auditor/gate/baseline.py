@@ -114,7 +114,8 @@ def load(path: str | Path) -> Baseline:
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise BaselineError(f'{path}: "findings" must be a list of objects')
     for index, entry in enumerate(entries):
-        wrong = [key for key in ("rule_id", "kind", "app", "field") if not isinstance(entry.get(key, ""), (str, type(None)))]
+        wrong = [key for key in ("rule_id", "kind", "app", "field")
+                 if not isinstance(entry.get(key, ""), (str, type(None)))]
         if wrong:
             raise BaselineError(f"{path}: findings[{index}].{wrong[0]} is not a string")
         missing = [key for key in ("rule_id", "kind", "app") if not entry.get(key)]

@@ -143,8 +143,11 @@ def shape_problems(data: dict[str, Any]) -> list[str]:
     """What is of the wrong type in a snapshot (file or fresh pull), before anything is converted:
     each is an input error naming the snapshot, never a crash in the conversion."""
     problems: list[str] = []
-    metadata, soql = data.get("metadata") or {}, data.get("soql") or {}
-    provenance = data.get("provenance") or {}
+    def part(key: str) -> Any:
+        value = data.get(key)
+        return {} if value is None else value
+
+    metadata, soql, provenance = part("metadata"), part("soql"), part("provenance")
     if not isinstance(metadata, dict):
         return ["metadata is not an object"]
     for type_name, entry in metadata.items():
@@ -155,7 +158,8 @@ def shape_problems(data: dict[str, Any]) -> list[str]:
         if not isinstance(listed, list):
             problems.append(f"metadata.{type_name}.listed is not a list")
         else:
-            problems += [p for i, row in enumerate(listed) if (p := _row_problem(row, f"metadata.{type_name}.listed[{i}]"))]
+            problems += [p for i, row in enumerate(listed)
+                         if (p := _row_problem(row, f"metadata.{type_name}.listed[{i}]"))]
         if not isinstance(records, dict) or not all(v is None or isinstance(v, str) for v in records.values()):
             problems.append(f"metadata.{type_name}.records is not an object of XML documents")
     if not isinstance(soql, dict):

@@ -85,7 +85,8 @@ def check(result: Run, code: int, *, secret: str | None = SECRET, budget: float 
           says: str | None = None) -> Run:
     """The contract every case holds to."""
     assert "Traceback" not in result.err, result.err
-    assert result.code == code, f"exit {result.code}, expected {code}\nstdout: {result.out[-2000:]}\nstderr: {result.err}"
+    assert result.code == code, \
+        f"exit {result.code}, expected {code}\nstdout: {result.out[-2000:]}\nstderr: {result.err}"
     assert result.seconds < budget, f"took {result.seconds:.1f} s"
     if secret:
         assert secret not in result.out and secret not in result.err

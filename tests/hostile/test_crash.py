@@ -53,10 +53,12 @@ def test_integer_too_long_in_a_rule(tmp_path):
     check(run("scan", project(tmp_path / "p"), "--rules", rules), 2, says="X-1.yaml")
 
 
-@pytest.mark.parametrize("policy", ["specific_lifetime:" + "9" * 400 + ":HOURS", "specific_lifetime:" + "9" * 5000 + ":DAYS"])
+@pytest.mark.parametrize("policy", ["specific_lifetime:" + "9" * 400 + ":HOURS",
+                                    "specific_lifetime:" + "9" * 5000 + ":DAYS"])
 def test_refresh_policy_number_that_overflows(tmp_path, policy):
     extra = POLICY.replace("specific_lifetime:90:DAYS", policy)
-    root = project(tmp_path / "p", {"Huge.connectedApp-meta.xml": app_xml(SELF_AUTHORIZED.format(admin="true"), extra=extra)})
+    root = project(tmp_path / "p", {"Huge.connectedApp-meta.xml": app_xml(SELF_AUTHORIZED.format(admin="true"),
+                                                                           extra=extra)})
     result = check(run("scan", root, "--format", "json"), 1)  # CA-19: an invalid refresh-token policy
     assert any(f["rule_id"] == "CA-19" for f in json.loads(result.out)["findings"])
 
@@ -167,7 +169,7 @@ def test_stdout_is_dev_full(tmp_path):
 
 def test_stdout_closed(tmp_path):
     root = project(tmp_path / "p")
-    started = subprocess.run(["bash", "-c", f'"$@" >&-', "_", *run_argv("scan", str(root))],
+    started = subprocess.run(["bash", "-c", '"$@" >&-', "_", *run_argv("scan", str(root))],
                              capture_output=True, timeout=60, env=dict(os.environ, NO_COLOR="1"))
     assert b"Traceback" not in started.stderr, started.stderr
     assert started.returncode == 2, (started.returncode, started.stderr)

@@ -7,11 +7,11 @@ import json
 
 from auditor.sources.org.auth import from_access_token
 from auditor.sources.org.pull import PullSettings, pull
+from tests.cli.test_org_cli import EXPECTED_COMPARE_FINDINGS, EXPECTED_ORG_FINDINGS, ORG_RULES
 from tests.conftest import REPO, SAMPLE, run_cli
 from tests.fakeorg.fixtures import fake_org_fixture  # noqa: F401 - the fake_org fixture
 from tests.fakeorg.make_snapshot import SAMPLE_INSTANCE_URL
 from tests.fakeorg.sample import INTEGRATION_USERS
-from tests.cli.test_org_cli import EXPECTED_COMPARE_FINDINGS, EXPECTED_ORG_FINDINGS, ORG_RULES
 
 SNAPSHOT = SAMPLE / "org.snapshot.json"
 VOLATILE = ("CreatedDate", "LastModifiedDate", "LastUsedDate", "ExpirationDate")

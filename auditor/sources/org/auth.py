@@ -185,11 +185,12 @@ def from_jwt(session, *, client_id: str, key_file: str, username: str, login_url
     if timeout is None:
         timeout = float(os.environ.get("CA_AUDIT_HTTP_TIMEOUT", "60"))
 
-    try:
-        with open(key_file, "rb") as handle:
-            key_pem = handle.read()
-    except OSError as error:
-        raise AuthError(f"cannot read --jwt-key-file {key_file}: {error.strerror or error}") from None
+    from auditor import safeio
+
+    try:  # a regular file of bounded size: a FIFO or /dev/zero given as the key must not hang the run
+        key_pem = safeio.read_bytes(key_file, limit=1024 * 1024)
+    except safeio.Refused as refused:
+        raise AuthError(f"cannot read --jwt-key-file {key_file}: {refused.message}") from None
     assertion = jwt_assertion(client_id, username, jwt_audience(login_url), key_pem)
     token_url = login_url.rstrip("/") + "/services/oauth2/token"
     try:
