@@ -148,7 +148,7 @@ def _require_utf8(data: bytes) -> None:
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise XmlError("the file is not valid UTF-8 text", line) from None
-    declared = _DECLARED_ENCODING.match(data.removeprefix(b"\xef\xbb\xbf"))
+    declared = _DECLARED_ENCODING.match(data.removeprefix(b"\xef\xbb\xbf")[:256])  # the declaration only
     if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
         raise XmlError("the file declares an encoding other than UTF-8; metadata files are UTF-8", 1)
 

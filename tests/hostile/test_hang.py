@@ -166,3 +166,54 @@ def test_user_regex_on_a_huge_value_is_bounded(tmp_path):
         encoding="utf-8")
     root = project(tmp_path / "p", {"Plain.connectedApp-meta.xml": app_xml(label="a" * MB)})
     check(run("scan", root, "--rules", rules), 2, budget=10, says="longer than")
+
+
+# The tool's own regular expressions and matchers, called directly on ~1 MB of the input shapes that
+# made them backtrack: each must finish well within 2 s (the quadratic versions took minutes).
+LINEAR_CASES = {
+    "placeholder-spaces": ("placeholder", " " * MB + "x"),
+    "placeholder-braces": ("placeholder", "{" * MB + "x"),
+    "placeholder-nested-braces": ("placeholder", "{" * MB + "a" + "}" * MB + "b"),
+    "placeholder-your": ("placeholder", "your " + " " * MB + "\n"),
+    "pem-begin-lines": ("certificate", "-----BEGIN CERTIFICATE-----\n" * (MB // 28)),
+    "pem-spaces": ("certificate", " " * MB + "-"),
+    "pem-begin-then-spaces": ("certificate", "-----BEGIN CERTIFICATE-----" + " " * MB + "-----END"),
+    "xml-declaration": ("xml", b'<?xml version="1.0" encoding' + b" " * MB + b"x"),
+    "refresh-policy": ("refresh", "specific_lifetime:" + "9" * MB + ":DAYS"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LINEAR_CASES))
+def test_tool_matchers_are_linear_on_1_mb(case):
+    import time
+
+    from auditor.certificates import certificate_der
+    from auditor.sources.fieldwriter import is_placeholder
+    from auditor.sources.normalize import connected_app_refresh_policy
+    from auditor.sources.xmldoc import XmlError, parse
+
+    kind, value = LINEAR_CASES[case]
+    started = time.monotonic()
+    if kind == "placeholder":
+        is_placeholder(value)
+    elif kind == "certificate":
+        assert certificate_der(value) is None
+    elif kind == "xml":
+        with pytest.raises(XmlError):
+            parse(value)
+    else:
+        assert connected_app_refresh_policy(value, True)["policy.refresh_token.kind"] == "invalid"
+    assert time.monotonic() - started < 2.0
+
+
+def test_cache_entry_that_is_a_fifo(tmp_path):
+    cache = tmp_path / "cache"
+    root = project(tmp_path / "p")
+    env = {"CA_AUDIT_CACHE_DIR": str(cache)}
+    check(run("scan", root, env=env), 0)
+    entries = list(cache.rglob("*.json"))
+    assert entries
+    for path in entries:
+        path.unlink()
+        _fifo(path)
+    check(run("scan", root, env=env), 0)  # not cached: read again, never waited for
