@@ -2,7 +2,8 @@
 
 Used for work whose result depends only on bytes we can hash: validated rule packs and configs,
 and parsed certificates. It lets the pre-commit path skip importing yaml, jsonschema and
-cryptography on every commit. Anything that goes wrong here means "not cached", never an error.
+cryptography on every commit. Anything that goes wrong here means "not cached", never an error, and
+what is read back is checked by its reader before it is used (datafile, certificates).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+
+from auditor import safeio
 
 
 def cache_dir() -> Path | None:
@@ -24,9 +27,9 @@ def read(key: str) -> Any | None:
     directory = cache_dir()
     if directory is None:
         return None
-    try:
-        return json.loads((directory / f"{key}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    try:  # bounded like any input: a FIFO or a huge file planted in the cache must not hang the run
+        return safeio.json_loads(safeio.read_text(directory / f"{key}.json"))
+    except (safeio.Refused, ValueError):
         return None
 
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from auditor.datafile import PACKAGE_DIR, load_validated, read_files
+from auditor.datafile import PACKAGE_DIR, Problem, load_validated, read_files
 from auditor.model import PREFLIGHT_FLOWS
 
 CATALOGUE_SCHEMA = "errors.schema.json"
@@ -25,7 +25,7 @@ class CatalogueError(Exception):
     """A packaged data file failed its schema: a broken install, never the user's input."""
 
 
-def read_data_file(path: Path, shown: str, schema: str, check: Callable[[Any], list[str]] | None = None) -> Any:
+def read_data_file(path: Path, shown: str, schema: str, check: Callable[[Any], list[Problem]] | None = None) -> Any:
     """One diagnosis data file, parsed and validated (schema, then `check`); CatalogueError names
     the file, the line where known, and the place in the document."""
     files, errors = read_files([(path, shown)])
@@ -36,7 +36,7 @@ def read_data_file(path: Path, shown: str, schema: str, check: Callable[[Any], l
     return documents[0]
 
 
-def _load(name: str, schema: str, check: Callable[[Any], list[str]] | None = None) -> Any:
+def _load(name: str, schema: str, check: Callable[[Any], list[Problem]] | None = None) -> Any:
     if name not in _loaded:
         _loaded[name] = read_data_file(PACKAGE_DIR / "data" / name, f"auditor/data/{name}", schema, check)
     return _loaded[name]
@@ -58,10 +58,10 @@ def read_checklists(path: Path, shown: str | None = None) -> dict[str, Any]:
     return read_data_file(path, shown or path.as_posix(), CHECKLISTS_SCHEMA, check_checklists)
 
 
-def check_checklists(document: dict[str, Any]) -> list[str]:
+def check_checklists(document: dict[str, Any]) -> list[Problem]:
     """What the schema cannot say: the flows are exactly the preflight flows, every listed item
     exists, and every `error` names a catalogue entry."""
-    problems = []
+    problems: list[Problem] = []
     flows, items = document.get("flows", {}), document.get("items", {})
     if sorted(flows) != sorted(PREFLIGHT_FLOWS):
         problems.append(f"at flows: the flows must be exactly {', '.join(PREFLIGHT_FLOWS)}, not "

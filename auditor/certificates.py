@@ -18,7 +18,9 @@ from functools import lru_cache
 
 from auditor import __version__, cache
 
-_PEM_BODY = re.compile(r"-----BEGIN CERTIFICATE-----(.*?)-----END CERTIFICATE-----", re.S)
+_BEGIN, _END = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
+_BASE64 = re.compile(r"[A-Za-z0-9+/=]+")
+_WHITESPACE = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -61,17 +63,31 @@ class CertificateFacts:
 def certificate_der(text: str) -> bytes | None:
     """Salesforce stores a full PEM, the bare base64 body, or, after a PEM file upload, the base64
     of the whole PEM text (which may begin with OpenSSL's "Bag Attributes" lines); accept all three."""
-    match = _PEM_BODY.search(text)
-    body = match.group(1) if match else text
-    body = re.sub(r"\s+", "", body)
-    if not body or not re.fullmatch(r"[A-Za-z0-9+/=]+", body):
+    der = _decoded_body(text)
+    if der is not None and _BEGIN.encode() in der:  # base64 of a PEM text: one level down, no further
+        return _decoded_body(der.decode("latin-1"))
+    return der
+
+
+def _decoded_body(text: str) -> bytes | None:
+    # Plain string searches, not a lazy regex: `BEGIN(.*?)END` rescans the rest of the text from every
+    # BEGIN without an END, quadratic on a value of repeated BEGIN lines. The body is the text
+    # between the first END and the last BEGIN before it.
+    start, end = text.find(_BEGIN), text.find(_END)
+    if start != -1 and end != -1 and start < end:
+        body = text[text.rfind(_BEGIN, 0, end) + len(_BEGIN):end]
+    elif start != -1 and end != -1:  # an END before the first BEGIN: look for one after it
+        later = text.find(_END, start)
+        body = text[start + len(_BEGIN):later] if later != -1 else text
+    else:
+        body = text
+    body = _WHITESPACE.sub("", body)
+    if not body or not _BASE64.fullmatch(body):
         return None
     try:
-        der = base64.b64decode(body, validate=True)
+        return base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
         return None
-    inner = _PEM_BODY.search(der.decode("latin-1")) if b"-----BEGIN CERTIFICATE-----" in der else None
-    return certificate_der(inner.group(0)) if inner else der
 
 
 @lru_cache(maxsize=1024)

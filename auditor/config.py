@@ -1,14 +1,22 @@
-"""`.ca-audit.yaml`: found in the scanned folder or its parents (or given with --config)."""
+"""`.ca-audit.yaml`: found in the scanned folder or its parents up to the repository root (or given
+with --config).
+
+The search stops at the folder holding `.git`: a config above the repository (in a home folder, or
+a CI runner's workspace) is not the project's, and its waivers and disabled rules must not apply
+silently. Outside a git work tree only the scanned folder itself is searched. The config used is
+named in every report (Report.config)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from auditor.datafile import load_validated, read_files
-from auditor.model import InputError, Severity, display_path
+from auditor import safeio
+from auditor.datafile import Problem, load_validated, read_files
+from auditor.model import FLOW_NAMES, SEVERITY_WORDS, InputError, Severity, display_path
 
 CONFIG_NAMES = (".ca-audit.yaml", ".ca-audit.yml")
 CONFIG_SCHEMA = "config.schema.json"
@@ -52,10 +60,14 @@ class Config:
 
 
 def find_config(start: Path) -> Path | None:
-    folder = start if start.is_dir() else start.parent
-    for candidate in [folder.resolve(), *folder.resolve().parents]:
+    folder = (start if start.is_dir() else start.parent).resolve()
+    candidates = [folder, *folder.parents]
+    repository = next((c for c in candidates if (c / ".git").exists()), None)
+    searched = candidates[: candidates.index(repository) + 1] if repository is not None else [folder]
+    for candidate in searched:
         for name in CONFIG_NAMES:
-            if (candidate / name).is_file():
+            # lexists: a config that is a FIFO or a dangling link is found, then refused with a reason
+            if os.path.lexists(candidate / name):
                 return candidate / name
     return None
 
@@ -63,15 +75,29 @@ def find_config(start: Path) -> Path | None:
 def load_config(path: Path | None) -> tuple[Config, list[InputError]]:
     if path is None:
         return Config(), []
-    files, errors = read_files([(path, display_path(path))])
+    shown = safeio.display(display_path(path))
+    files, errors = read_files([(path, shown)])
     if errors:
         return Config(path=path), errors
-    documents, errors = load_validated(files, CONFIG_SCHEMA)
+    documents, errors = load_validated(files, CONFIG_SCHEMA, check=config_problems, shape=config_shape)
     if errors:
         return Config(path=path), errors
     config = build_config(documents[0] or {}, path)
     config.text = files[0].text
+    project = _project_root(path.parent)
+    outside = [i for i, d in enumerate(config.rule_dirs) if safeio.outside(d, project)]
+    if outside:  # rule_dirs are the project's: a path (or link) out of its repository is refused
+        return Config(path=path), [InputError(shown, None, f"at rule_dirs.{i}: the folder is outside the "
+                                              "repository of the config (or a link out of it); not read")
+                                   for i in outside]
     return config, []
+
+
+def _project_root(folder: Path) -> Path:
+    """The git work tree holding `folder` (the config may sit below the rules it names, in a monorepo),
+    or the folder itself outside git."""
+    resolved = folder.resolve()
+    return next((c for c in [resolved, *resolved.parents] if (c / ".git").exists()), resolved)
 
 
 def param_line(config: Config, rule_id: str, name: str) -> int | None:
@@ -80,6 +106,48 @@ def param_line(config: Config, rule_id: str, name: str) -> int | None:
     from auditor.datafile import _line_of as line_of
 
     return line_of(config.text, ["rules", rule_id, "params", name]) if config.text else None
+
+
+def config_problems(data: Any) -> list[Problem]:
+    """What the schema cannot say: waiver dates are real dates."""
+    problems: list[Problem] = []
+    waivers = data.get("waivers") if isinstance(data, dict) else None
+    for index, entry in enumerate(waivers if isinstance(waivers, list) else []):
+        expires = entry.get("expires") if isinstance(entry, dict) else None
+        if isinstance(expires, str) and _date(expires) is None:
+            problems.append((["waivers", index, "expires"], "not a real date (YYYY-MM-DD, e.g. 2027-03-31)"))
+    return problems
+
+
+def _date(text: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def config_shape(data: Any) -> bool:
+    """What a cached config must still look like to be used without the schema."""
+    if data is None:
+        return True
+    if not isinstance(data, dict) or data.get("fail_on", "high") not in SEVERITY_WORDS:
+        return False
+    rules, apps, waivers = data.get("rules") or {}, data.get("apps") or {}, data.get("waivers", [])
+    rule_dirs = data.get("rule_dirs", [])
+    strings = lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value)  # noqa: E731
+    return (isinstance(rules, dict) and all(v in ("off", False) or (isinstance(v, dict) and v.get("severity", "high")
+                                                                    in SEVERITY_WORDS
+                                                                    and isinstance(v.get("params", {}), dict))
+                                            for v in rules.values())
+            and strings(rule_dirs)
+            and isinstance(apps, dict) and all(v is None or (isinstance(v, dict) and strings(v.get("flows", []))
+                                                             and all(f in FLOW_NAMES for f in v.get("flows", []))
+                                                             and strings(v.get("integration_users", [])))
+                                               for v in apps.values())
+            and isinstance(waivers, list)
+            and all(isinstance(w, dict) and all(isinstance(w.get(k), str) for k in ("rule", "app", "reason"))
+                    and (w.get("expires") is None or (isinstance(w["expires"], str) and _date(w["expires"])))
+                    for w in waivers))
 
 
 def build_config(data: dict[str, Any], path: Path) -> Config:
@@ -99,7 +167,7 @@ def build_config(data: dict[str, Any], path: Path) -> Config:
         config.app_flows[app_name] = list((settings or {}).get("flows", []))
         config.integration_users[app_name] = list((settings or {}).get("integration_users", []))
     for entry in data.get("waivers", []):
-        expires = dt.date.fromisoformat(entry["expires"]) if entry.get("expires") else None
+        expires = _date(entry["expires"]) if entry.get("expires") else None
         config.waivers.append(Waiver(entry["rule"], entry["app"], entry["reason"].strip(), expires,
                                      entry.get("owner"), entry.get("ticket")))
     return config

@@ -319,6 +319,7 @@ class Report:
     roots: list[str] = _field(default_factory=list)
     checks: list[Check] = _field(default_factory=list)
     messages: list[str] = _field(default_factory=list)  # run-level notes (expired waivers, …)
+    config: str | None = None  # the config file the run used, as shown; None: the built-in defaults
 
     @property
     def active_findings(self) -> list[Finding]:

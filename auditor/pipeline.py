@@ -9,12 +9,14 @@ that did not load completely could not be trusted.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from auditor.config import Config, find_config, load_config, param_line
+from auditor.engine.conditions import MatchRefused
 from auditor.engine.evaluate import apply_waivers, run_rules
 from auditor.engine.loader import builtin_rules_dir, load_rules
 from auditor.engine.params import param_problems
@@ -61,7 +63,7 @@ class Setup:
 def prepare(options: AuditOptions) -> Setup:
     config_path = options.config_path or find_config(Path(options.paths[0] if options.paths else "."))
     config, config_errors = load_config(config_path)
-    if options.config_path and not options.config_path.is_file():
+    if options.config_path and not os.path.lexists(options.config_path):
         config_errors = [InputError(str(options.config_path), None, "config file not found")]
     rules, rule_errors = load_rules([builtin_rules_dir(), *config.rule_dirs, *options.extra_rule_dirs])
     errors = config_errors + rule_errors
@@ -105,15 +107,24 @@ def apps_of(inputs: Inputs, integration_users: Mapping[str, list[str]]) -> Sourc
     return result
 
 
+def config_shown(config: Config) -> str | None:
+    return display_path(config.path) if config.path else None
+
+
 def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:
     setup = prepare(options)
     fail_on = options.fail_on if options.fail_on is not None else setup.config.fail_on
+    shown = config_shown(setup.config)
     if setup.errors:
-        return Report(apps=[], findings=[], input_errors=setup.errors, fail_on=fail_on)
+        return Report(apps=[], findings=[], input_errors=setup.errors, fail_on=fail_on, config=shown)
     if source is None:
         source = apps_of(read_sources(options, setup.config), setup.config.integration_users)
     declare(source.apps, setup.config, options.declared_flows)
-    checks = run_rules(setup.rules, source.apps, setup.config)
+    try:
+        checks = run_rules(setup.rules, source.apps, setup.config)
+    except MatchRefused as refused:  # a `matches` rule cannot decide in bounded time: not a pass, not a fail
+        return Report(apps=source.apps, findings=[], fail_on=fail_on, config=shown,
+                      input_errors=[*source.errors, InputError(refused.path or "rules", None, str(refused))])
     findings = [check.finding for check in checks if check.finding is not None]
     findings.sort(key=lambda f: (-f.severity, f.app, f.rule_id))
     messages = apply_waivers(findings, setup.config.waivers, options.today or dt.date.today())
@@ -130,6 +141,7 @@ def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:
         roots=list(options.paths),
         checks=checks,
         messages=messages,
+        config=shown,
     )
 
 

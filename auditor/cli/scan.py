@@ -11,6 +11,7 @@ from auditor.cli.common import ids, severity, suggestion, usage_error
 from auditor.cli.org_options import with_org_options
 from auditor.formats import FORMATS
 from auditor.model import FLOW_NAMES, SEVERITY_WORDS, Report
+from auditor.safeio import display as safe_display
 
 if TYPE_CHECKING:  # only the `org` annotation, which typer never evaluates (the org options replace it)
     from auditor.sources.org.target import OrgTarget
@@ -171,7 +172,10 @@ def _ci_steps(report: Report, rev: str | None, changed: set[Path] | None, baseli
         if report.input_errors:  # a baseline from an incomplete audit would hide nothing it should
             typer.echo(f"ca-audit: not writing {write_to}: some input could not be read", err=True)
         else:
-            count = baselines.write(report, write_to)
+            try:
+                count = baselines.write(report, write_to)
+            except OSError as error:
+                raise usage_error(f"cannot write {safe_display(write_to)}: {error.strerror or error}") from None
             typer.echo(f"ca-audit: wrote {count} finding(s) to the baseline {write_to}", err=True)
     if baseline is not None:
         try:
@@ -183,16 +187,40 @@ def _ci_steps(report: Report, rev: str | None, changed: set[Path] | None, baseli
 
 def emit(report: Report, output_format: str, outputs: list[tuple[str, Path]], colour: bool = False,
          quiet: bool = False) -> None:
-    """Write every requested output; the main format goes to stdout unless it was sent to a file."""
+    """Write every requested output; the main format goes to stdout unless it was sent to a file.
+    An output that cannot be written (a folder, a full disk, a closed or broken stdout) is exit 2:
+    a CI step must not read a missing report as a pass."""
     for name, path in outputs:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_render(name, report, colour=False), encoding="utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w", encoding="utf-8", errors="backslashreplace") as handle:
+                handle.write(_render(name, report, colour=False))
+        except OSError as error:
+            raise usage_error(f"cannot write {safe_display(path)}: {error.strerror or error}") from None
     if not any(name == output_format for name, _ in outputs):
-        sys.stdout.write(_render(output_format, report, colour=colour, quiet=quiet, terminal=True))
+        if sys.stdout is None:
+            raise usage_error("cannot write the report: standard output is closed (use --output PATH)")
+        text = _render(output_format, report, colour=colour, quiet=quiet, terminal=True)
+        try:
+            if hasattr(sys.stdout, "reconfigure"):  # a name that is not UTF-8 must not stop the report
+                sys.stdout.reconfigure(errors="backslashreplace")
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except OSError as error:
+            _silence_stdout()
+            raise usage_error(f"cannot write the report to standard output: {error.strerror or error}") from None
     elif output_format != "table" and not quiet:
         from auditor.formats.table import summary_line
 
         typer.echo(summary_line(report), err=True)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def _render(name: str, report: Report, colour: bool, quiet: bool = False, terminal: bool = False) -> str:
@@ -254,7 +282,10 @@ def pull(
         for problem in problems:
             typer.echo(f"ca-audit: error: {problem.path}: {problem.message}", err=True)
         raise typer.Exit(2)
-    write(snapshot, output)
+    try:
+        write(snapshot, output)
+    except OSError as failure:
+        raise usage_error(f"cannot write {safe_display(output)}: {failure.strerror or failure}") from None
     counts = {t: len(v["listed"]) for t, v in snapshot["metadata"].items()}
     typer.echo(f"ca-audit: wrote {output}: {counts['ConnectedApp']} connected apps, "
                f"{counts['ExternalClientApplication']} external client apps, "

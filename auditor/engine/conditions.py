@@ -89,11 +89,104 @@ def compiled(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
+# `matches` runs Python's backtracking engine on values from the input, so both sides are bounded:
+# a rule's pattern is refused at load time when its shape can backtrack catastrophically (see
+# `pattern_problem`), and a value longer than MAX_MATCHED_CHARS is not searched at all: the run
+# stops with an error rather than pass or fail on a guess.
+MAX_PATTERN_CHARS = 200
+MAX_MATCHED_CHARS = 1000
+MAX_UNBOUNDED_REPEATS = 2
+_LARGE_REPEAT = 100  # {n,m} with m above this counts as unbounded
+
+
+class MatchRefused(Exception):
+    """A value too long to search with a rule's `matches` pattern in bounded time."""
+
+    def __init__(self, message: str, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
 def _matches(value: Any, pattern: str) -> bool:
     if value is None:
         return False
     items = value if isinstance(value, list) else [value]
-    return any(compiled(pattern).search(str(item)) for item in items if item is not None)
+    for item in items:
+        if item is None:
+            continue
+        text = str(item)
+        if len(text) > MAX_MATCHED_CHARS:
+            raise MatchRefused(f"a value of {len(text)} characters is longer than the {MAX_MATCHED_CHARS} a "
+                               "`matches` pattern searches")
+        if compiled(pattern).search(text):
+            return True
+    return False
+
+
+def pattern_problem(pattern: str) -> str | None:
+    """Why a `matches` pattern is refused, or None. Refused: patterns that do not compile, longer than
+    MAX_PATTERN_CHARS, backreferences, and the shapes that backtrack super-linearly — a quantifier
+    inside a repeated group (`(a+)+`, `(.*a){20}`), a repeated alternation (`(a|a)*`), and more than
+    MAX_UNBOUNDED_REPEATS unbounded quantifiers in one pattern."""
+    if len(pattern) > MAX_PATTERN_CHARS:
+        return f"longer than {MAX_PATTERN_CHARS} characters"
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        return f"does not compile: {error}"
+    from importlib import import_module
+
+    try:  # the standard library's own regex parser, to see the pattern's structure
+        sre_parse: Any = import_module("re._parser")
+    except ImportError:  # Python 3.10
+        sre_parse = import_module("sre_parse")
+    tree = sre_parse.parse(pattern)
+    unbounded = 0
+
+    def repeats(items: Any) -> list[tuple[int, Any]]:
+        """(max, body) of every repeat in a parsed (sub)pattern, outermost first."""
+        found: list[tuple[int, Any]] = []
+        for op, arg in items:
+            name = str(op)
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"):
+                found.append((arg[1], arg[2]))
+                found.extend(repeats(arg[2]))
+            elif name == "SUBPATTERN":
+                found.extend(repeats(arg[-1]))
+            elif name == "BRANCH":
+                for branch in arg[1]:
+                    found.extend(repeats(branch))
+            elif name in ("ASSERT", "ASSERT_NOT"):
+                found.extend(repeats(arg[1]))
+        return found
+
+    def has(items: Any, wanted: tuple[str, ...]) -> bool:
+        for op, arg in items:
+            name = str(op)
+            if name in wanted:
+                return True
+            if name == "SUBPATTERN" and has(arg[-1], wanted):
+                return True
+            if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and has(arg[2], wanted):
+                return True
+            if name in ("ASSERT", "ASSERT_NOT") and has(arg[1], wanted):
+                return True
+            if name == "BRANCH" and any(has(branch, wanted) for branch in arg[1]):
+                return True
+        return False
+
+    if has(tree, ("GROUPREF", "GROUPREF_EXISTS")):
+        return "backreferences are not supported"
+    for maximum, body in repeats(tree):
+        if maximum > _LARGE_REPEAT:
+            unbounded += 1
+        if maximum > 1 and has(body, ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")):
+            return "a quantifier inside a repeated group can backtrack catastrophically; flatten it"
+        if maximum > 1 and has(body, ("BRANCH",)):
+            return "a repeated alternation can backtrack catastrophically; use a character class"
+    if unbounded > MAX_UNBOUNDED_REPEATS:
+        return f"more than {MAX_UNBOUNDED_REPEATS} unbounded quantifiers (*, +, {{n,}})"
+    return None
 
 
 def _number(value: Any) -> bool:

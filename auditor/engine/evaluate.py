@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from fnmatch import fnmatchcase
 
 from auditor.config import Config, Waiver
-from auditor.engine.conditions import compile_condition, holds
+from auditor.engine.conditions import MatchRefused, compile_condition, holds
 from auditor.engine.params import bind
 from auditor.engine.rule import Rule
 from auditor.engine.templating import render
@@ -53,9 +53,12 @@ def run_rules(rules: Iterable[Rule], apps: Iterable[App], config: Config) -> lis
     checks = []
     for app in apps:
         for rule, selects in selectors:
-            if app.kind not in rule.applies_to or (selects is not None and not selects(app.values)):
-                continue
-            finding = evaluate_rule(rule, app)
+            try:
+                if app.kind not in rule.applies_to or (selects is not None and not selects(app.values)):
+                    continue
+                finding = evaluate_rule(rule, app)
+            except MatchRefused as refused:
+                raise MatchRefused(f"{rule.id} cannot check {app.name}: {refused}", app.path) from None
             if finding is not None and rule.id in config.severity_overrides:
                 finding.severity = config.severity_overrides[rule.id]
             checks.append(Check(app, rule.id, finding))

@@ -25,6 +25,7 @@ from auditor.formats._ci import (
     sort_key,
     waiver_text,
 )
+from auditor.formats._safe import visible
 from auditor.model import Finding, Report, Severity
 
 # GitHub turns at most this many workflow commands of each level into annotations per step (and
@@ -33,7 +34,9 @@ LIMITS = {"error": 10, "warning": 10, "notice": 10}
 
 
 def escape_data(text: str) -> str:
-    return str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Then any other control character (ESC, a lone CR of another kind, U+2028) is shown as an
+    # escape: the log must not interpret it.
+    return visible(str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:

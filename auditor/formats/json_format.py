@@ -28,6 +28,7 @@ def as_data(report: Report) -> dict:
         "findings": [f.as_dict() for f in report.findings],
         "input_errors": [e.as_dict() for e in report.input_errors],
         "messages": list(report.messages),
+        "config": report.config,
     }
 
 

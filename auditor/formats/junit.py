@@ -20,6 +20,8 @@ from auditor.formats._ci import (
     severity_word,
     waiver_text,
 )
+from auditor.formats._safe import visible as shown_inert
+from auditor.formats._safe import xml_text
 from auditor.model import KIND_WORDS, App, Finding, Report
 
 
@@ -120,8 +122,10 @@ def build(report: Report) -> ET.Element:
                 continue
             severity = severity_word(finding.severity)
             where = placed[id(finding)].location
-            notes = "".join(f"\nNote: {note}" for note in finding.notes)
-            detail = f"{finding.message}\n{attrs['file']}:{where.line}{notes}\nFix: {finding.fix}".rstrip()
+            # Lines are ours; each value from the input stays on its line (its newlines shown as \n).
+            notes = "".join(f"\nNote: {shown_inert(note)}" for note in finding.notes)
+            detail = (f"{shown_inert(finding.message)}\n{shown_inert(attrs['file'])}:{where.line}{notes}\n"
+                      f"Fix: {finding.fix}").rstrip()
             if case.hidden:
                 counts[3] += 1
                 ET.SubElement(case_el, "skipped", message=f"known {severity} finding (in the baseline)")
@@ -151,7 +155,7 @@ def build(report: Report) -> ET.Element:
                     attrs["file"] = repo_path(error_root, error.path)
                 case_el = ET.SubElement(suite_el, "testcase", attrs)
                 err = ET.SubElement(case_el, "error", message=error.message, type="input-error")
-                err.text = f"{shown}: {error.message}"
+                err.text = shown_inert(f"{shown}: {error.message}")
                 counts[0] += 1
                 counts[2] += 1
         _counts(suite_el, *counts)
@@ -163,4 +167,9 @@ def build(report: Report) -> ET.Element:
 def render(report: Report) -> str:
     root = build(report)
     ET.indent(root, space="  ")
+    for element in root.iter():  # values from the input may hold characters XML 1.0 forbids
+        element.text = xml_text(element.text) if element.text else element.text
+        element.tail = xml_text(element.tail) if element.tail else element.tail
+        for name, value in element.attrib.items():
+            element.attrib[name] = shown_inert(value)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -28,6 +28,7 @@ from auditor.formats._ci import (
     sort_key,
     waiver_text,
 )
+from auditor.formats._safe import visible
 from auditor.model import KIND_WORDS, SEVERITY_WORDS, App, Finding, Report
 
 COLLAPSE_AFTER = 8  # findings; beyond this each app's section is collapsible
@@ -40,7 +41,7 @@ def escape(text: str) -> str:
     """Text from rules and metadata, made safe for a comment: `<scopes>` must show, not vanish as
     an HTML tag, and must not break a table. Code spans are kept as they are (entities are not
     decoded inside them, so escaping there would show `&lt;`)."""
-    text = " ".join(str(text).split())
+    text = visible(" ".join(str(text).split()))
     parts = re.split(r"(`[^`]*`)", text)
     out = []
     for part in parts:
@@ -48,12 +49,13 @@ def escape(text: str) -> str:
             out.append(part)
         else:
             part = part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            out.append(part.replace("|", "\\|"))
+            out.append(part.replace("|", "\\|").replace("`", "\\`"))
     return "".join(out)
 
 
 def _code(text: str) -> str:
-    text = str(text).replace("`", "'")
+    # A code span cannot hold a newline (it would end the span) nor a backtick.
+    text = visible(text).replace("`", "'")
     return f"`{text}`"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from auditor.formats._safe import visible
 from auditor.model import KIND_WORDS, ORG, Finding, Report, Severity
 
 _COLOURS = {
@@ -38,9 +39,10 @@ def render(report: Report, color: bool = False, width: int | None = None, quiet:
     lines += _input_errors(report, style)
     if quiet:
         return "\n".join(lines).rstrip("\n") + "\n" if lines else ""
-    lines += [f"note: {message}" for message in report.messages]
-    if lines:
-        lines.append("")
+    lines += [f"note: {visible(message)}" for message in report.messages]
+    lines.append(f"config: {visible(report.config)}" if report.config
+                 else "config: none found (built-in defaults)")
+    lines.append("")
     lines.append(summary_line(report, style))
     return "\n".join(lines) + "\n"
 
@@ -56,7 +58,8 @@ def _findings_by_app(report: Report, style: _Style, width: int | None = None) ->
         count = sum(not f.waived for f in findings)
         noun = "finding" if count == 1 else "findings"
         where = ", in the org" if origin == ORG else ""
-        lines.append(style(_BOLD, app) + style(_DIM, f"  ({KIND_WORDS.get(kind, kind)}{where}, {count} {noun})"))
+        lines.append(style(_BOLD, visible(app))
+                     + style(_DIM, f"  ({KIND_WORDS.get(kind, kind)}{where}, {count} {noun})"))
         for finding in findings:
             lines += _finding_lines(finding, id_width, style, width)
         lines.append("")
@@ -73,11 +76,11 @@ def _finding_lines(finding: Finding, id_width: int, style: _Style, width: int | 
     severity = f"{finding.severity!s:<8}"
     severity = style(_DIM, "waived  ") if finding.waived else style(_COLOURS[finding.severity], severity)
     indent = " " * (2 + 8 + 1 + id_width + 2)
-    message = _wrap(finding.message, width, indent)
-    lines = [f"  {severity} {finding.rule_id:<{id_width}}  {message[0]}", *message[1:],
-             f"{indent}{style(_DIM, str(finding.location))}"]
+    message = _wrap(visible(finding.message), width, indent)
+    lines = [f"  {severity} {visible(finding.rule_id):<{id_width}}  {message[0]}", *message[1:],
+             f"{indent}{style(_DIM, visible(finding.location))}"]
     if finding.waived_by is not None:
-        reason = _wrap("waived: " + str(finding.waived_by.get("reason", "")), width, indent)
+        reason = _wrap("waived: " + visible(finding.waived_by.get("reason", "")), width, indent)
         lines += [f"{indent}{style(_DIM, reason[0])}", *(style(_DIM, line) for line in reason[1:])]
     return lines
 
@@ -97,7 +100,7 @@ def _input_errors(report: Report, style: _Style) -> list[str]:
     if not report.input_errors:
         return []
     lines = [style(_BOLD, f"Input errors ({len(report.input_errors)}): these inputs were not audited")]
-    lines += [f"  {style(_COLOURS[Severity.HIGH], 'error')}  {error}" for error in report.input_errors]
+    lines += [f"  {style(_COLOURS[Severity.HIGH], 'error')}  {visible(error)}" for error in report.input_errors]
     return lines + [""]
 
 

@@ -12,10 +12,12 @@ Waived findings are not recorded: a waiver that expires must surface its finding
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from auditor import safeio
 from auditor.model import Finding, Report
 
 FORMAT_VERSION = 1
@@ -94,14 +96,15 @@ def write(report: Report, path: str | Path) -> int:
 
 def load(path: str | Path) -> Baseline:
     source = Path(path)
+    if not os.path.lexists(source):
+        raise BaselineError(f"{path}: baseline file not found")
     try:
-        document = json.loads(source.read_text(encoding="utf-8"))
-    except FileNotFoundError as error:
-        raise BaselineError(f"{path}: baseline file not found") from error
-    except OSError as error:
-        raise BaselineError(f"{path}: cannot read the baseline: {error.strerror or error}") from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise BaselineError(f"{path}: not a JSON baseline file ({error})") from error
+        document = safeio.json_loads(safeio.read_text(source))
+    except safeio.Refused as refused:
+        raise BaselineError(f"{path}: cannot read the baseline: {refused.message}") from None
+    except ValueError as error:
+        problem = getattr(error, "msg", None) or str(error)
+        raise BaselineError(f"{path}: not a JSON baseline file ({problem})") from None
     if not isinstance(document, dict) or document.get("tool") != "ca-audit":
         raise BaselineError(f'{path}: not a ca-audit baseline (expected an object with "tool": "ca-audit")')
     version = document.get("baseline_version")
@@ -111,6 +114,10 @@ def load(path: str | Path) -> Baseline:
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
         raise BaselineError(f'{path}: "findings" must be a list of objects')
     for index, entry in enumerate(entries):
+        wrong = [key for key in ("rule_id", "kind", "app", "field")
+                 if not isinstance(entry.get(key, ""), (str, type(None)))]
+        if wrong:
+            raise BaselineError(f"{path}: findings[{index}].{wrong[0]} is not a string")
         missing = [key for key in ("rule_id", "kind", "app") if not entry.get(key)]
         if missing:
             raise BaselineError(f"{path}: findings[{index}] lacks {', '.join(missing)}")

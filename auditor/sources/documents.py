@@ -26,10 +26,23 @@ def apps_from_documents(documents: Iterable[tuple[str, bytes]]) -> SourceResult:
             result.errors.append(InputError(path, error.line, error.message))
             continue
         if root.tag == "ConnectedApp":
-            result.apps.append(connected_app(root, path))
+            try:  # mapping reads single-valued elements with Element.find, which refuses duplicates
+                result.apps.append(connected_app(root, path))
+            except XmlError as error:
+                result.errors.append(InputError(path, error.line, error.message))
         elif root.tag in external_client_app.PART_TYPES:
+            try:
+                external_client_app.check_part(root)
+            except XmlError as error:
+                result.errors.append(InputError(path, error.line, error.message))
+                continue
             eca_parts.append((path, root))
         elif root.tag == org_settings.ROOT:
+            try:
+                org_settings.check(root)
+            except XmlError as error:
+                result.errors.append(InputError(path, error.line, error.message))
+                continue
             settings.append((path, root))
         else:
             expected = "ConnectedApp, an External Client App part or OauthOidcSettings"

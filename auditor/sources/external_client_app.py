@@ -25,7 +25,7 @@ from auditor.sources.normalize import (
     parse_bool,
     split_list,
 )
-from auditor.sources.xmldoc import Element
+from auditor.sources.xmldoc import Element, require_single
 
 HEADER = "ExternalClientApplication"
 GLOBAL_OAUTH = "ExtlClntAppGlobalOauthSettings"
@@ -54,6 +54,21 @@ _GLOBAL_FLAGS = {
     "isDeviceFlowEnabled": ("oauth.device_flow", False),
     "isClientCredentialsFlowEnabled": ("oauth.client_credentials.settings_enabled", False),
 }
+
+
+# Every element the mapping reads from a part; each must appear at most once.
+_READ_ONCE = (
+    "externalClientApplication", "label", "callbackUrl", "certificate", "consumerKey", "consumerSecret",
+    *_GLOBAL_FLAGS, "commaSeparatedOauthScopes", "permittedUsersPolicyType", "ipRelaxationPolicyType",
+    "refreshTokenPolicyType", "refreshTokenValidityPeriod", "refreshTokenValidityUnit", "requiredSessionLevel",
+    "clientCredentialsFlowUser", "isClientCredentialsFlowEnabled", "isTokenExchangeFlowEnabled",
+    "commaSeparatedProfile", "commaSeparatedPermissionSet",
+)
+
+
+def check_part(root: Element) -> None:
+    """Refuse a part that repeats an element the mapping reads once (XmlError with its line)."""
+    require_single(root, _READ_ONCE)
 
 
 def join(parts: list[tuple[str, Element]]) -> SourceResult:

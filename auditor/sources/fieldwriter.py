@@ -7,18 +7,29 @@ from collections.abc import Mapping
 
 from auditor.certificates import certificate_der, inspect_certificate
 from auditor.model import App, Location
-from auditor.sources.normalize import parse_bool
-from auditor.sources.xmldoc import Element
+from auditor.sources.xmldoc import Element, boolean
 
+# Matched against the value with its surrounding whitespace stripped first: `\s*(…)?\s*` around the
+# alternatives backtracks quadratically on a long run of spaces, and `\{+[^{}]*\}+` on a long run of
+# braces, so braces are matched in two linear steps instead.
 _PLACEHOLDER = re.compile(
-    r"\s*(\{+[^{}]*\}+|\$\{[^}]*\}|<[^>]*>|%[A-Za-z_]+%|your[_ -].*|change[_ -]?me|placeholder.*|x{3,}|\*{3,})?\s*",
+    r"\$\{[^}]*\}|<[^>]*>|%[A-Za-z_]+%|your[_ -].*|change[_ -]?me|placeholder.*|x{3,}|\*{3,}",
     re.IGNORECASE,
 )
+_BRACED = re.compile(r"\{[^{}]*\}")
 
 
 def is_placeholder(text: str) -> bool:
     """Empty, or a value a template engine or a human is meant to replace."""
-    return _PLACEHOLDER.fullmatch(text) is not None
+    value = text.strip()
+    if not value or _PLACEHOLDER.fullmatch(value) is not None:
+        return True
+    # `{SECRET}`, `{{ secret }}`: braces around a brace-free body
+    inner = value.lstrip("{")
+    opened = len(value) - len(inner)
+    body = inner.rstrip("}")
+    closed = len(inner) - len(body)
+    return opened > 0 and closed > 0 and _BRACED.fullmatch("{" + body + "}") is not None
 
 
 class FieldWriter:
@@ -40,7 +51,7 @@ class FieldWriter:
 
     def flag(self, field_name: str, element: Element | None, default: bool | None, fallback: Element) -> None:
         """A boolean flag with the default Salesforce applies when the element is absent."""
-        self.app.set(field_name, parse_bool(element.text if element else None, default), self.loc(element or fallback))
+        self.app.set(field_name, boolean(element, default), self.loc(element or fallback))
 
     def flags(self, parent: Element, table: Mapping[str, tuple[str, bool | None]]) -> None:
         for element_name, (field_name, default) in table.items():

@@ -7,11 +7,11 @@ case-insensitively because old projects spell them `.connectedapp` (salesforce-f
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from auditor import safeio
 from auditor.model import InputError, display_path
 from auditor.sources import SourceResult, org_settings
 from auditor.sources.connected_app import CONNECTED_APP_SUFFIXES
@@ -55,8 +55,8 @@ def scan_path(raw: str, exclude: list[str] | None = None) -> SourceResult:
     if path.is_dir():
         files, errors = discover(path, exclude or [])
         root = raw
-        documents, read_errors = _read_all(files)
-    elif path.is_file():
+        documents, read_errors = _read_all(files, inside=path)
+    elif path.exists():  # a FIFO or device too: the reader refuses it with a reason
         root = "."
         shown = display_path(path)
         if not is_metadata_file(path.name):
@@ -64,7 +64,7 @@ def scan_path(raw: str, exclude: list[str] | None = None) -> SourceResult:
                       ".connectedApp-meta.xml, .connectedApp, .eca-meta.xml, .ecaGlblOauth-meta.xml, …)"
             return SourceResult(errors=[InputError(shown, None, message)])
         errors = []
-        documents, read_errors = _read_all([(str(path), shown)])
+        documents, read_errors = _read_all([(str(path), safeio.display(shown))])
     else:
         return SourceResult(errors=[InputError(raw, None, "no such file or folder")])
     result = apps_from_documents(documents)
@@ -83,32 +83,53 @@ def discover(folder: Path, exclude: list[str] | None = None) -> tuple[list[tuple
     ignore = load(folder, exclude or [])
     files: dict[str, str] = {}
     for directory in package_dirs or [folder]:
-        files.update(_walk(str(directory), str(folder), ignore))
+        found, walk_errors = _walk(str(directory), str(folder), ignore)
+        files.update(found)
+        errors.extend(walk_errors)
     return sorted(files.items(), key=lambda item: item[1]), errors
 
 
 def _package_directories(folder: Path) -> tuple[list[Path], list[InputError]]:
     project_file = folder / "sfdx-project.json"
-    if not project_file.is_file():
+    if not project_file.exists():
         return [], []
+    shown = display_path(project_file, folder)
     try:
-        project = json.loads(project_file.read_text(encoding="utf-8"))
-        entries = project["packageDirectories"]
-        dirs = [folder / entry["path"] for entry in entries]
-    except json.JSONDecodeError as error:
-        message = f"invalid JSON ({error.msg}); scanning the whole folder instead"
-        return [], [InputError(display_path(project_file, folder), error.lineno, message)]
-    except (KeyError, TypeError, OSError, UnicodeDecodeError) as error:
-        message = f"no usable packageDirectories ({error}); scanning the whole folder instead"
-        return [], [InputError(display_path(project_file, folder), None, message)]
-    return [d for d in dirs if d.is_dir()], []
+        project = safeio.json_loads(safeio.read_text(project_file, inside=folder))
+    except safeio.Refused as refused:
+        return [], [InputError(shown, None, f"{refused.message}; scanning the whole folder instead")]
+    except ValueError as error:
+        line = getattr(error, "lineno", None)
+        problem = getattr(error, "msg", None) or str(error)
+        return [], [InputError(shown, line, f"invalid JSON ({problem}); scanning the whole folder instead")]
+    entries = project.get("packageDirectories") if isinstance(project, dict) else None
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("path"), str)
+                                                for e in entries):
+        message = "no usable packageDirectories (a list of objects with a \"path\" string expected); " \
+                  "scanning the whole folder instead"
+        return [], [InputError(shown, None, message)]
+    dirs, errors = [], []
+    for index, entry in enumerate(entries):
+        directory = folder / entry["path"]
+        if safeio.outside(directory, folder):
+            errors.append(InputError(shown, None, f"packageDirectories[{index}] leaves the scanned folder; not read"))
+        elif directory.is_dir():
+            dirs.append(directory)
+    return dirs, errors
 
 
-def _walk(directory: str, root: str, ignore: Ignore | None = None) -> dict[str, str]:
+def _walk(directory: str, root: str, ignore: Ignore | None = None) -> tuple[dict[str, str], list[InputError]]:
     # Strings, not Path objects, and one relpath per folder: this loop sees every file of a
-    # large repository.
+    # large repository. A folder that cannot be listed is an input error: the apps in it would
+    # otherwise pass unseen.
     found = {}
-    for current, dirnames, filenames in os.walk(directory):
+    errors: list[InputError] = []
+
+    def unreadable(error: OSError) -> None:
+        where = safeio.display(os.path.relpath(error.filename or directory, root).replace(os.sep, "/"))
+        errors.append(InputError(where, None, f"cannot read the folder: {error.strerror or error}"))
+
+    for current, dirnames, filenames in os.walk(directory, onerror=unreadable):
         dirnames[:] = [d for d in dirnames if d not in SKIPPED_DIRS]
         rules = None
         if ignore is not None:
@@ -121,18 +142,18 @@ def _walk(directory: str, root: str, ignore: Ignore | None = None) -> dict[str, 
         prefix = "" if relative == "." else relative + "/"
         for name in filenames:
             if is_metadata_file(name) and not (rules and rules.ignored(os.path.join(absolute, name))):
-                found[os.path.join(current, name)] = prefix + name
-    return found
+                found[os.path.join(current, name)] = safeio.display(prefix + name)
+    return found, errors
 
 
-def _read_all(files: list[tuple[str, str]]) -> tuple[list[tuple[str, bytes]], list[InputError]]:
+def _read_all(files: list[tuple[str, str]], inside: Path | None = None) -> tuple[list[tuple[str, bytes]],
+                                                                                 list[InputError]]:
     documents: list[tuple[str, bytes]] = []
     errors: list[InputError] = []
     for file, shown in files:
         try:
-            with open(file, "rb") as handle:
-                documents.append((shown, handle.read()))
-        except OSError as error:
-            errors.append(InputError(shown, None, f"cannot read the file: {error.strerror or error}"))
+            documents.append((shown, safeio.read_bytes(file, inside=inside)))
+        except safeio.Refused as refused:
+            errors.append(InputError(shown, None, refused.message))
     return documents, errors
 

@@ -87,6 +87,7 @@ def eca_ip_relaxation(raw: str | None) -> str | None:
 
 
 _UNIT_DAYS = {"HOURS": 1 / 24, "DAYS": 1, "MONTHS": 30}
+MAX_PERIOD_DIGITS = 9  # a billion months is already no policy at all
 _CA_REFRESH = re.compile(r"(specific_lifetime|specific_inactivity):(\d+):(HOURS|DAYS|MONTHS)")
 
 
@@ -104,6 +105,8 @@ def connected_app_refresh_policy(raw: str | None, policy_present: bool) -> dict[
     if not match:
         return _refresh(value, "invalid", None)
     kind = "lifetime" if match.group(1) == "specific_lifetime" else "inactivity"
+    if len(match.group(2)) > MAX_PERIOD_DIGITS:  # no real policy; int() and date math would overflow
+        return _refresh(value, "invalid", None)
     return _refresh(value, kind, _days(int(match.group(2)), match.group(3)))
 
 
@@ -119,8 +122,11 @@ def eca_refresh_policy(policy_type: str | None, period: str | None, unit: str | 
         return _refresh(raw, kind, 0 if kind == "zero" else None)
     if kind == "invalid":
         return _refresh(raw, kind, None)
+    digits = (period or "").strip()
+    if len(digits) > MAX_PERIOD_DIGITS:
+        return _refresh(raw, "invalid", None)
     try:
-        amount = int((period or "").strip())
+        amount = int(digits)
     except ValueError:
         return _refresh(raw, "invalid", None)
     unit_word = (unit or "").strip().upper()

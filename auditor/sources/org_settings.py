@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from auditor.model import App
 from auditor.sources.fieldwriter import FieldWriter
-from auditor.sources.xmldoc import Element
+from auditor.sources.xmldoc import Element, boolean, require_single
 
 ROOT = "OauthOidcSettings"
 SUFFIXES = ("oauthoidc.settings-meta.xml", "oauthoidc.settings")
@@ -30,6 +30,13 @@ def metadata_folder(path: str) -> str:
     """`force-app/main/default` for `force-app/main/default/settings/OauthOidc.settings-meta.xml`,
     and likewise for an app file one folder below it."""
     return "/".join(path.split("/")[:-2])
+
+
+def check(root: Element) -> None:
+    """Refuse a repeated or non-boolean flag (XmlError with its line) before the settings apply."""
+    require_single(root, tuple(_FLAGS))
+    for tag in _FLAGS:
+        boolean(root.find(tag), None)
 
 
 def apply(apps: list[App], settings: list[tuple[str, Element]]) -> None:

@@ -45,7 +45,7 @@ def test_the_schema_requires_a_hint_on_login_errors(tmp_path):
     document = {"errors": [{k: v for k, v in entry.items() if k != "login_hint"}]}
     _, errors = load_validated([DataFile(tmp_path / "errors.yaml", "errors.yaml", json.dumps(document))],
                                "errors.schema.json")
-    assert errors and "'login_hint' is a required property" in errors[0].message
+    assert errors and "lacks the required key login_hint" in errors[0].message
 
 
 # ---------------------------------------------------------------------------- checklists
@@ -98,7 +98,7 @@ def test_a_misspelt_key_is_refused_with_file_line_and_place(tmp_path):
 def test_an_unknown_rule_id_is_refused(tmp_path):
     message = broken(tmp_path, "rules: [CA-19, CA-21]", "rules: [CA-19, CA21]")
     assert message.startswith(f"my/checklists.yaml:{line_of('    rules: [CA-19, CA-21]')}: at items.ip.rules.1:")
-    assert "'CA21' does not match" in message
+    assert "at items.ip.rules.1: does not match the pattern" in message and "CA21" not in message
 
 
 def test_an_error_the_catalogue_does_not_know_is_refused(tmp_path):
@@ -117,7 +117,7 @@ def test_a_flow_list_naming_no_item_is_refused(tmp_path):
 def test_the_flows_must_be_the_preflight_flows(tmp_path):
     message = broken(tmp_path, "  saml2-bearer:\n", "  saml-bearer:\n")
     assert "my/checklists.yaml:" in message and "at flows:" in message
-    assert "'saml-bearer' was unexpected" in message or "'saml2-bearer' is a required property" in message
+    assert "unknown key 'saml-bearer'" in message and "lacks the required key saml2-bearer" in message
 
 
 def test_a_checklist_condition_has_the_rules_shape(tmp_path):

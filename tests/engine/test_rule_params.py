@@ -97,6 +97,7 @@ tests:
 
 
 def test_a_custom_rule_with_a_default_runs_and_the_config_overrides_it(tmp_path):
+    (tmp_path / ".git").mkdir()  # one repository: its config may name a rule folder beside the project
     rules = tmp_path / "policies"
     rules.mkdir()
     (rules / "ACME-01.yaml").write_text(CUSTOM_RULE, encoding="utf-8")

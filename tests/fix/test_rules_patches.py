@@ -54,10 +54,10 @@ patch:
 @pytest.mark.parametrize(("patch", "problem"), [
     ("  edits: [{field: oauth.scopes, set: Api}]", "is a list; use add or replace"),
     ("  edits: [{field: oauth.pkce_required, add: x}]", "is not a list; use set"),
-    ("  edits: [{field: oauth.scope, add: Api}]", "oauth.scope"),
+    ("  edits: [{field: oauth.scope, add: Api}]", "at patch.edits.0.field: must be one of"),
     ("  edits: [{field: oauth.scopes, add: Api, remove: Web}]", "remove"),
-    ("  edits: [{field: oauth.scopes, add: {choice: profile}}]", "profile"),
-    ("  edits: [{field: oauth.callback_urls, replace: {pattern: '(', with: x}}]", "invalid regular expression"),
+    ("  edits: [{field: oauth.scopes, add: {choice: profile}}]", "at patch.edits.0"),
+    ("  edits: [{field: oauth.callback_urls, replace: {pattern: '(', with: x}}]", "regular expression is refused"),
     ("  edits: []", "edits"),
     ("  note: only a note", "edits"),
 ])

@@ -16,7 +16,7 @@ from typing import Any
 from auditor.model import CONNECTED_APP, ORG, App, InputError, Location
 from auditor.sources import SourceResult
 from auditor.sources.documents import apps_from_documents
-from auditor.sources.snapshot import METADATA_TYPES, source_path
+from auditor.sources.snapshot import METADATA_TYPES, parse_time, shape_problems, source_path
 
 ADMIN_PROFILE = "System Administrator"
 PRIVILEGED_PERMISSIONS = ("PermissionsModifyAllData", "PermissionsViewAllData", "PermissionsCustomizeApplication")
@@ -26,11 +26,21 @@ def apps_from_snapshot(data: dict[str, Any], *, origin: str,
                        integration_users: Mapping[str, list[str]] | None = None) -> SourceResult:
     """Apps from a snapshot (or a pull that just happened). `origin` names the org or the snapshot
     file in messages; `integration_users` is the config's `apps.*.integration_users`."""
-    result = SourceResult()
+    if not isinstance(data, dict):
+        return SourceResult(errors=[InputError(origin, None, "malformed snapshot: not an object")])
+    problems = shape_problems(data)
+    if problems:
+        return SourceResult(errors=[InputError(origin, None, f"malformed snapshot: {problem}") for problem in problems])
     try:
-        index = _OrgIndex(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        return SourceResult(errors=[InputError(origin, None, f"malformed snapshot: {error!r}")])
+        return _convert(data, origin, integration_users)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+        # shape_problems should have said it; never a crash, never a partial result
+        return SourceResult(errors=[InputError(origin, None, f"malformed snapshot ({type(error).__name__})")])
+
+
+def _convert(data: dict[str, Any], origin: str, integration_users: Mapping[str, list[str]] | None) -> SourceResult:
+    result = SourceResult()
+    index = _OrgIndex(data)
     root = origin
     documents = [(source_path(t, name), doc.encode("utf-8")) for t in METADATA_TYPES
                  for name, doc in sorted(index.records(t).items()) if doc]
@@ -350,11 +360,4 @@ def _api_name(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9_]+", "_", label).strip("_") or "Unnamed"
 
 
-def _parse_time(text: str) -> dt.datetime:
-    text = text.strip()
-    if len(text) == 10:  # a date
-        return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)
-    text = text.replace("Z", "+00:00")
-    text = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", text)
-    parsed = dt.datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+_parse_time = parse_time

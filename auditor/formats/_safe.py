@@ -1,0 +1,36 @@
+"""Text from the input, made inert for each output.
+
+Values ca-audit did not write (file names, labels, rule texts, baseline entries, org errors) may
+hold newlines, terminal escapes or characters a format forbids. Each format passes such values
+through one of these before writing them: a newline must not start a new line (where `::error`
+or `::add-mask::` would become a GitHub Actions command), ESC must not reach a terminal, and
+JUnit must stay well-formed XML 1.0.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls, DEL, C1 controls, the Unicode line and paragraph separators, and lone surrogates
+# (a file name that is not UTF-8, as Python decodes it).
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+# What XML 1.0 does not allow (and CR, which parsers rewrite, and the C1 controls, which it
+# discourages); tab and LF are kept.
+_NOT_XML = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
+
+
+def visible(text: object) -> str:
+    """Control characters shown as escapes (`\\n`, `\\x1b`): for text read by people and terminals."""
+    return _CONTROL.sub(_escape, str(text))
+
+
+def xml_text(text: object) -> str:
+    """Characters XML 1.0 forbids, shown as escapes; newlines and tabs are kept (they are legal)."""
+    return _NOT_XML.sub(_escape, str(text))

@@ -1,0 +1,116 @@
+"""Bounded reading of files the tool did not write (metadata, rules, config, baselines, snapshots, keys).
+
+A file is opened without blocking (`O_NONBLOCK`, so a FIFO cannot stall the open), then checked
+with `fstat` on the open descriptor (no race with a swap of the path): only a regular file is read,
+and never more than a cap (16 MB by default; `CA_AUDIT_MAX_FILE_BYTES` changes it). A FIFO, a
+device such as `/dev/zero`, a socket or a file over the cap is refused with a message, never read.
+`inside` refuses a path whose real location leaves a folder (a symlink out of the scanned tree).
+
+JSON is bounded too: its nesting depth is checked, so a deeply nested document is an error with a
+message, not a RecursionError somewhere later.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+MAX_JSON_DEPTH = 64
+
+
+class Refused(Exception):
+    """The file cannot or must not be read; `message` says why, without any of its content."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def max_bytes() -> int:
+    try:
+        value = int(os.environ.get("CA_AUDIT_MAX_FILE_BYTES", "") or DEFAULT_MAX_BYTES)
+    except ValueError:
+        return DEFAULT_MAX_BYTES
+    return value if value > 0 else DEFAULT_MAX_BYTES
+
+
+def outside(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> bool:
+    """Whether `path`, with every symlink resolved, lies outside `root` (also resolved)."""
+    real = os.path.realpath(path)
+    base = os.path.realpath(root)
+    return real != base and not real.startswith(base.rstrip(os.sep) + os.sep)
+
+
+def read_bytes(path: str | os.PathLike[str], *, inside: str | os.PathLike[str] | None = None,
+               limit: int | None = None) -> bytes:
+    limit = max_bytes() if limit is None else limit
+    if inside is not None and os.path.exists(path) and outside(path, inside):
+        raise Refused("a symbolic link to a file outside the scanned folder; not read")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        descriptor = os.open(path, flags)
+    except OSError as error:
+        raise Refused(f"cannot read the file: {error.strerror or error}") from None
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise Refused("not a regular file (a folder, FIFO, device or socket); not read")
+        if info.st_size > limit:
+            raise Refused(f"the file is larger than {limit} bytes (CA_AUDIT_MAX_FILE_BYTES); not read")
+        chunks, total = [], 0
+        while True:
+            chunk = os.read(descriptor, min(1 << 20, limit + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            if total > limit:  # it grew while we read it
+                raise Refused(f"the file is larger than {limit} bytes (CA_AUDIT_MAX_FILE_BYTES); not read")
+        return b"".join(chunks)
+    except OSError as error:
+        raise Refused(f"cannot read the file: {error.strerror or error}") from None
+    finally:
+        os.close(descriptor)
+
+
+def read_text(path: str | os.PathLike[str], *, inside: str | os.PathLike[str] | None = None) -> str:
+    data = read_bytes(path, inside=inside)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused("the file is not valid UTF-8 text") from None
+
+
+def json_loads(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """`json.loads`, refusing documents nested deeper than `max_depth`. Raises ValueError (as
+    json.loads does for bad JSON) with a message."""
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError(f"JSON nested more than {max_depth} levels deep") from None
+    if depth_exceeds(data, max_depth):
+        raise ValueError(f"JSON nested more than {max_depth} levels deep")
+    return data
+
+
+def depth_exceeds(data: Any, max_depth: int) -> bool:
+    """Iterative (a recursive walk is what a deep document would break)."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (dict, list)):
+            if depth > max_depth:
+                return True
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def display(path: Path | str) -> str:
+    """A path for messages: names that are not valid UTF-8 shown with escapes, never as an undecodable string."""
+    text = os.fspath(path)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
