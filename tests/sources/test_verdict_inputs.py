@@ -1,16 +1,18 @@
 """What the sources make of the inputs issue 9's verdicts depend on: certificates stored the way a PEM file
 upload leaves them, placeholders and names in the certificate field, both client credentials switches of
 an external client app, SAML signing algorithms, callback hosts, and an OauthOidc settings file that does
-not say whether the username-password flow is blocked. Real public files where the corpus has them."""
+not say whether the username-password flow is blocked. The shapes are those of real public files (named
+below); the inputs are built here, so the tests run without the corpus."""
 
 from __future__ import annotations
 
+import base64
+import textwrap
 from pathlib import Path
 
 from auditor.pipeline import AuditOptions, audit
 from auditor.sources.normalize import callback_hosts
-from tests.conftest import corpus_file
-from tests.scenarios import connected_app, external_client_app, oauth_oidc
+from tests.scenarios import GOOD_CERT, connected_app, external_client_app, oauth_oidc
 
 
 def apps(*paths: Path) -> dict:
@@ -19,9 +21,17 @@ def apps(*paths: Path) -> dict:
     return {app.name: app for app in report.apps}
 
 
-def test_a_pem_upload_stored_as_base64_with_bag_attributes_is_read():
-    path = corpus_file("mishradeepak453__crm-sf-zrd-crma/force-app/main/default/connectedApps/"
-                       "XFAIR_EMS.connectedApp-meta.xml")
+def pem_upload(body: str) -> str:
+    """What Salesforce stores after a PEM file exported by OpenSSL from a PKCS#12 is uploaded: the base64
+    of the whole text, "Bag Attributes" lines included (as in the public corpus's
+    mishradeepak453__crm-sf-zrd-crma XFAIR_EMS.connectedApp-meta.xml)."""
+    pem = ("Bag Attributes\n    localKeyID: 01 00 00 00\n    friendlyName: xfair\nsubject=/CN=xfair\nissuer=/CN=xfair\n"
+           "-----BEGIN CERTIFICATE-----\n" + "\n".join(textwrap.wrap(body, 64)) + "\n-----END CERTIFICATE-----\n")
+    return base64.b64encode(pem.encode()).decode()
+
+
+def test_a_pem_upload_stored_as_base64_with_bag_attributes_is_read(tmp_path):
+    path = connected_app(tmp_path, "XFAIR_EMS", cert=pem_upload(GOOD_CERT))
     assert "<certificate>QmFnIEF0dHJpYnV0ZXM" in path.read_text(encoding="utf-8")  # base64 of "Bag Attributes"
     app = apps(path)["XFAIR_EMS"]
     assert app.get("oauth.certificate.form") == "pem"
@@ -29,9 +39,12 @@ def test_a_pem_upload_stored_as_base64_with_bag_attributes_is_read():
     assert isinstance(app.get("oauth.certificate.expires_in_days"), int)
 
 
-def test_a_template_placeholder_is_not_an_unreadable_certificate():
-    path = corpus_file("developerforce__salesforce-slack-starter-kit-s2s/scripts/templates/"
-                       "slackApp.connectedApp-meta.xml")
+def test_a_template_placeholder_is_not_an_unreadable_certificate(tmp_path):
+    # As in Salesforce's own Slack starter kit (developerforce/salesforce-slack-starter-kit-s2s,
+    # scripts/templates/slackApp.connectedApp-meta.xml): a placeholder certificate and an oauthPolicy
+    # without ipRelaxation.
+    path = connected_app(tmp_path, "slackApp", cert="{CERTIFICATE}",
+                         policy="<refreshTokenPolicy>infinite</refreshTokenPolicy>")
     app = apps(path)["slackApp"]
     assert app.get("oauth.has_certificate") is True and app.get("oauth.certificate.form") == "placeholder"
     assert app.get("oauth.certificate.parseable") is None and app.get("oauth.certificate.problems") is None
@@ -73,8 +86,18 @@ def test_both_client_credentials_switches_of_an_external_client_app(tmp_path):
 
 
 def test_saml_signing_algorithm(tmp_path):
-    path = corpus_file("ZB-IT-Sales-Effectiveness__AutoRabit-Training/force-app/main/default/connectedApps/"
-                       "Quip_Connection.connectedApp-meta.xml")
+    # As in 13 public corpus apps, e.g. ZB-IT-Sales-Effectiveness/AutoRabit-Training Quip_Connection.
+    path = connected_app(tmp_path / "saml", "Quip_Connection")
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("</ConnectedApp>", "    <samlConfig>\n        <acsUrl>https://quip.example.com/saml</acsUrl>\n"
+                                 "        <certificate>Quip_Cert</certificate>\n"
+                                 "        <encryptionType>AES_128</encryptionType>\n"
+                                 "        <entityUrl>https://quip.example.com</entityUrl>\n"
+                                 "        <issuer>https://northwind.my.salesforce.com</issuer>\n"
+                                 "        <samlNameIdFormat>Unspecified</samlNameIdFormat>\n"
+                                 "        <samlSigningAlgoType>SHA1</samlSigningAlgoType>\n"
+                                 "        <samlSubjectType>Username</samlSubjectType>\n"
+                                 "    </samlConfig>\n</ConnectedApp>"), encoding="utf-8")
     app = apps(path)["Quip_Connection"]
     assert app.get("saml.enabled") is True and app.get("saml.signing_algorithm") == "SHA1"
     connected_app(tmp_path, "No_Saml")
