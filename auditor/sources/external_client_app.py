@@ -179,7 +179,10 @@ def _copy_lists(defaults: dict[str, object]) -> dict[str, object]:
 
 def _map_settings(app: App, part: tuple[str, Element] | None) -> None:
     if part is None:
-        app.set("oauth.scopes", [])
+        # The scopes live only in the OAuth settings file: without it they are unknown, not none
+        # (CA-01 must not report a missing refresh_token scope it cannot see).
+        app.set("oauth.scopes", None)
+        app.notes.append("no OAuth settings file (.ecaOauth): scopes unknown")
         return
     path, root = part
     scopes = root.find("commaSeparatedOauthScopes")

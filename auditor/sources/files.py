@@ -30,9 +30,17 @@ def is_metadata_file(name: str) -> bool:
 
 
 def scan_paths(paths: list[str], exclude: list[str] | None = None) -> SourceResult:
+    """Each folder is read on its own (two projects may each hold an app of one name); the files
+    named one by one are read together, so the parts of one External Client App named side by
+    side are joined into one app, as when their folder is scanned."""
     result = SourceResult()
-    for raw in without_overlaps(paths):
-        result.extend(scan_path(raw, exclude or []))
+    kept = without_overlaps(paths)
+    files = [raw for raw in kept if Path(raw).exists() and not Path(raw).is_dir()]
+    for raw in kept:
+        if raw not in files:
+            result.extend(scan_path(raw, exclude or []))
+        elif raw == files[0]:
+            result.extend(_scan_files(files))
     return result
 
 
@@ -57,18 +65,32 @@ def scan_path(raw: str, exclude: list[str] | None = None) -> SourceResult:
         root = raw
         documents, read_errors = _read_all(files, inside=path)
     elif path.exists():  # a FIFO or device too: the reader refuses it with a reason
-        root = "."
+        return _scan_files([raw])
+    else:
+        return SourceResult(errors=[InputError(raw, None, "no such file or folder")])
+    return _apps(documents, errors + read_errors, root)
+
+
+def _scan_files(raws: list[str]) -> SourceResult:
+    """Files named one by one, read as one set of documents (shown relative to the working folder)."""
+    named: list[tuple[str, str]] = []
+    errors: list[InputError] = []
+    for raw in raws:
+        path = Path(raw)
         shown = display_path(path)
         if not is_metadata_file(path.name):
             message = "not a ConnectedApp or External Client App metadata file (expected a name ending in " \
                       ".connectedApp-meta.xml, .connectedApp, .eca-meta.xml, .ecaGlblOauth-meta.xml, …)"
-            return SourceResult(errors=[InputError(shown, None, message)])
-        errors = []
-        documents, read_errors = _read_all([(str(path), safeio.display(shown))])
-    else:
-        return SourceResult(errors=[InputError(raw, None, "no such file or folder")])
+            errors.append(InputError(shown, None, message))
+        else:
+            named.append((str(path), safeio.display(shown)))
+    documents, read_errors = _read_all(named)
+    return _apps(documents, errors + read_errors, ".")
+
+
+def _apps(documents: list[tuple[str, bytes]], errors: list[InputError], root: str) -> SourceResult:
     result = apps_from_documents(documents)
-    result.errors[:0] = errors + read_errors
+    result.errors[:0] = errors
     for app in result.apps:
         app.root = root
     return result
