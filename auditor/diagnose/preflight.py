@@ -5,7 +5,9 @@ flow is declared for it the way `--flow APP=FLOW` declares it, and every rule wh
 flow is evaluated with the engine's `run_rules` under the same config and waivers. The checklist
 only groups those results into prerequisites, in the order their fixes should be applied. A
 finding at or above `high` (or the config's lower `fail_on`) is a ✗ that makes the verdict
-WILL FAIL, so a flow called READY never has a failing `scan` finding among its rules.
+WILL FAIL when its prerequisite is documented (a flow rule no checklist line owns blocks only through a
+catalogued token error; without one it "may fail"), so a flow called READY never has a failing `scan`
+finding among its rules, except the checklist's advisory ones (CA-05, CA-23).
 
 Where no rule exists for a prerequisite (OAuth on at all, client credentials switched on, the
 named user active), a small condition over the same model fields stands in, and says so. The
@@ -30,12 +32,13 @@ from auditor.catalogue import load_catalogue, load_checklists
 from auditor.config import Config
 from auditor.engine.conditions import fields_named, holds
 from auditor.engine.rule import Rule
-from auditor.engine.templating import render
+from auditor.engine.templating import placeholders, render
 from auditor.model import (
     CHECK_UNKNOWN,
     CONFIRMED,
     EVIDENCE_LEVELS,
     EVIDENCE_WORDS,
+    ORG,
     READY,
     UNCONFIRMED,
     UNKNOWN,
@@ -79,6 +82,7 @@ class Item:
     override_if: tuple[dict[str, Any], ...] = ()  # {when, status, why}: org data beats inference
     advisory: tuple[str, ...] = ()  # rules whose findings never block this line
     advisory_why: str = ""
+    warn_if: dict[str, Any] | None = None  # {when, why}: a passing line that is a warning, never ✓
 
     @classmethod
     def from_data(cls, item_id: str, data: dict[str, Any]) -> Item:
@@ -88,7 +92,7 @@ class Item:
                    data.get("applies_if"), data.get("not_needed", ""), data.get("require"), data.get("failed", ""),
                    data.get("error"), data.get("fix", ""), data.get("org"), data["evidence"], data["source"],
                    tuple(data.get("kinds", ())), tuple(data.get("override_if", ())),
-                   tuple(advisory.get("rules", ())), advisory.get("why", ""))
+                   tuple(advisory.get("rules", ())), advisory.get("why", ""), data.get("warn_if"))
 
 
 def checklist(flow: str) -> list[Item]:
@@ -237,7 +241,7 @@ def _line(item: Item, app: App, flow: str, rules: dict[str, Any], checks: dict[s
         else:
             line.status, line.reason = NOT_NEEDED, item.not_needed
         return line
-    unknown = _org_unknown(item, values, messages)
+    unknown = _org_unknown(item, values, messages, app.origin)
     if unknown:
         line.status, line.reason = UNKNOWN_STATUS, unknown
         return line
@@ -253,7 +257,15 @@ def _line(item: Item, app: App, flow: str, rules: dict[str, Any], checks: dict[s
                 line.reason = f"{text} — {render(override['why'], values)}"
                 return line
         causes = [c for f in blocking for c in _errors_for(f.rule_id, flow, app.kind, catalogue)]
-        if item.evidence == UNCONFIRMED:
+        if item.evidence is None:  # a flow rule no checklist line owns: only a catalogued error makes it block
+            grades = [g for f in blocking for g in _grades(f.rule_id, flow, app.kind, catalogue)]
+            line.evidence = min(grades, key=EVIDENCE_LEVELS.index) if grades else UNCONFIRMED
+            if not grades:
+                severity = max(f.severity for f in blocking)
+                line.status, line.fixes = MAY_FAIL, fixes
+                line.reason = f"may fail: {text} — " + messages["no_known_error"].replace("{severity}", str(severity))
+                return line
+        if line.evidence == UNCONFIRMED:
             line.status, line.causes = MAY_FAIL, causes
             line.reason = f"may fail: {text} — UNCONFIRMED: {item.source}"
             return line
@@ -274,7 +286,7 @@ def _line(item: Item, app: App, flow: str, rules: dict[str, Any], checks: dict[s
         line.reason = text + (f" — {item.advisory_why}" if advised else "")
         return line
     if item.require is not None and not holds(item.require, values):
-        line.reason = render(item.failed, values)
+        line.reason = _render_parts(item.failed, values)
         entry = next((e for e in catalogue if e["id"] == item.error), None)
         if entry:
             line.causes = [(_error_text(entry), _hedge(c["confidence"] for c in entry["causes"]))]
@@ -296,6 +308,9 @@ def _line(item: Item, app: App, flow: str, rules: dict[str, Any], checks: dict[s
             line.status, line.reason = NOT_NEEDED, "does not apply to this app"
         return line
     shown = {name: ("not set" if value is None else value) for name, value in values.items()}
+    if item.warn_if is not None and holds(item.warn_if["when"], values):
+        line.status, line.reason = WARN, render(item.warn_if["why"], shown)  # not observed: never ✓
+        return line
     line.reason = render(item.passed, shown) if item.passed else "passes"
     return line
 
@@ -324,10 +339,10 @@ def _has_org(values: dict[str, Any]) -> bool:
     return values.get("org.integration_users") is not None or values.get("org.installed") is not None
 
 
-def _org_unknown(item: Item, values: dict[str, Any], messages: dict[str, str]) -> str:
+def _org_unknown(item: Item, values: dict[str, Any], messages: dict[str, str], origin: str) -> str:
     why = ""
     if item.org == "setting" and values.get("org_settings.username_password_blocked") is None:
-        why = messages["setting_unknown"]
+        why = messages["setting_unknown_org" if origin == ORG else "setting_unknown"]
     if item.org == "users":
         users = values.get("org.integration_users")
         if users is None:
@@ -363,6 +378,21 @@ def _retirement(line: Line, today: dt.date, retirement: dict[str, str]) -> Line:
 def _finding_text(finding: Finding) -> str:
     waived = f" — waived: {finding.waived_by.get('reason')}" if finding.waived_by else ""
     return f"{finding.rule_id} ({finding.severity}): {finding.message}{waived}"
+
+
+def _render_parts(template: str, values: dict[str, Any]) -> str:
+    """A `; `-separated template with the parts left out whose placeholders are all empty (say only what
+    applies: "inactive: X", not "not found in the org: none; inactive: X")."""
+    parts = [part for part in template.split("; ")
+             if not placeholders(part) or any(values.get(name) not in (None, [], "") for name in placeholders(part))]
+    return render("; ".join(parts or [template]), values)
+
+
+def _grades(rule_id: str, flow: str, kind: str, catalogue: list[dict[str, Any]]) -> list[str]:
+    """The evidence levels of the catalogued causes of this flow that this rule detects."""
+    return [c["confidence"] for entry in catalogue
+            if flow in entry["flows"] and kind in entry.get("applies_to", [kind])
+            for c in entry["causes"] if rule_id in c["rules"]]
 
 
 def _errors_for(rule_id: str, flow: str, kind: str, catalogue: list[dict[str, Any]]) -> list[tuple[str, str]]:
