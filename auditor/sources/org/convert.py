@@ -85,8 +85,9 @@ def _convert(data: dict[str, Any], origin: str, integration_users: Mapping[str, 
         missing = [u for u in declared if u.lower() not in index.users_read]
         if missing:
             result.errors.append(InputError(origin, None, f"{app.name}: integration user(s) {', '.join(missing)} "
-                                            "were not read from the org when this snapshot was pulled; pull again "
-                                            "with the current .ca-audit.yaml"))
+                                            "were not read from the org when this snapshot was pulled (a pull reads "
+                                            "the integration users declared in .ca-audit.yaml, with their assignments "
+                                            "and permissions): declare them under apps, then pull again"))
     for note in data.get("notes") or []:
         # The pull's notes are about the check for uninstalled apps (CA-29): show them there.
         for app in result.apps:
