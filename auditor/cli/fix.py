@@ -25,7 +25,9 @@ def fix(
     """Turn findings into a minimal metadata patch: a unified diff (default) or, with --write, the edited files.
 
     Never talks to an org, never deploys. The patched content is audited again in memory and each
-    app shows which findings the patch clears and which remain. Exit 0, or 2 on bad input."""
+    app shows which findings the patch clears and which remain. The diff never shows a consumer key or
+    secret; when one is on the line after a change, apply it with `git apply --unidiff-zero` or
+    --write. Exit 0, or 2 on bad input."""
     from auditor.fix.plan import FixRequest, apply, plan
 
     text_or_json(output_format)
@@ -36,12 +38,18 @@ def fix(
     request = FixRequest(paths=paths or ["."], config_path=config, only=ids(only or []), apps=set(app_names or []),
                          declared_flows=_declared_flows(flow or []), choices=_choices(assign_permission_set))
     result = plan(request)
+    if result.usage:
+        raise usage_error(result.usage)
     unknown = request.only - {rule.id for rule in result.rules}
     if unknown and result.rules:
         raise usage_error(f"unknown rule id {', '.join(sorted(unknown))} in --only")
     written = apply(result) if write and result.exit_code() == 0 else []
     _print(result, output_format, write, written)
     raise typer.Exit(result.exit_code())
+
+
+# The help shows a docstring's line breaks as written: one line per paragraph lets it wrap to the terminal.
+fix.__doc__ = "\n\n".join(" ".join(part.split()) for part in (fix.__doc__ or "").split("\n\n"))
 
 
 def _choices(permission_set: str | None) -> dict[str, str]:

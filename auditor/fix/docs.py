@@ -23,11 +23,18 @@ never deploys: the change goes through your pull request and CI like any other. 
 kept), new elements go where the Metadata API schema orders them, and a second `--write` changes
 nothing. The patched content is audited again in memory; each app shows which findings the patch
 clears and which remain. `--format json` prints
-`{"patches": [{"path", "diff", "clears", "needs_choice"}], "remaining": [...]}`.
+`{"patches": [{"path", "diff", "unidiff_zero", "clears", "needs_choice"}], "remaining": [...]}`.
+
+No secret reaches the diff: a hunk's context stops before a `consumerKey` or `consumerSecret` line,
+and no rule edits those lines. When such a line directly follows a change, the hunk has no trailing
+context; plain `git apply` refuses it, `git apply --unidiff-zero` applies it (the patch is marked
+`unidiff_zero` and the summary says so), and `--write` writes the same bytes.
 
 A fix that needs a value only you can give is listed as *needs a choice* and not made until you
-give it (the option is in the table). Findings of rules without a patch, or whose edit does not
-apply to the app, are listed with their Setup path. `ca-audit preflight APP --flow FLOW --fix`
+give it (the option is in the table). Findings of rules without a patch are listed as *no patch
+yet* with the Setup path and the metadata change to make by hand, or as *not expressible in
+metadata* when only the org can carry the fix (users, tokens, usage); those whose edit does not
+apply to the app as *no safe edit*. `ca-audit preflight APP --flow FLOW --fix`
 prints the patch for the checks that fail and the verdict the patched files would get.
 
 A rule's patch is data, in model-field terms (`add`, `set` or `replace` on a field from

@@ -5,7 +5,6 @@ remain. Nothing here talks to an org or deploys; `apply` writes the files only w
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +13,7 @@ from typing import Any
 
 from auditor.engine.rule import Rule
 from auditor.fix import patches as patch_data
+from auditor.fix.diff import SecretLineChanged, unified_diff
 from auditor.fix.writer import Written, file_reader, write
 from auditor.model import FILES, KIND_WORDS, App, Finding, InputError, Report, display_path
 from auditor.pipeline import AuditOptions, apps_of, audit, prepare, read_sources
@@ -22,7 +22,8 @@ from auditor.sources.documents import apps_from_documents
 
 # Why a finding is not cleared by the patch.
 NEEDS_CHOICE = "needs a choice"
-SETUP_ONLY = "not expressible in metadata"
+SETUP_ONLY = "not expressible in metadata"  # org-only: users, tokens, usage, what the org holds
+NO_PATCH = "no patch yet"  # a metadata edit ca-audit does not write: the detail says it, to do by hand
 NO_EDIT = "no safe edit"
 NOT_CLEARED = "not cleared by the edit"
 NOT_SELECTED = "not selected"
@@ -66,14 +67,13 @@ class FilePatch:
     clears: list[str] = field(default_factory=list)
     needs_choice: list[dict[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-    @property
-    def diff(self) -> str:
-        return unified_diff(self.path, self.before, self.after)
+    diff: str = ""  # secrets masked (auditor/fix/diff.py)
+    unidiff_zero: bool = False  # a secret line right after a change: `git apply --unidiff-zero` applies the diff
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "app": self.app, "kind": self.kind, "diff": self.diff, "clears": self.clears,
-                "needs_choice": self.needs_choice, "notes": self.notes}
+        return {"path": self.path, "app": self.app, "kind": self.kind, "diff": self.diff,
+                "unidiff_zero": self.unidiff_zero, "clears": self.clears, "needs_choice": self.needs_choice,
+                "notes": self.notes}
 
 
 @dataclass
@@ -93,13 +93,14 @@ class FixPlan:
     patched_apps: dict[str, App] = field(default_factory=dict)  # app name → the app read from the patched bytes
     rules: list[Rule] = field(default_factory=list)
     config: Any = None
+    usage: str = ""  # a usage problem (an --app that names no app): the CLI reports it as one, exit 2
 
     @property
     def remaining(self) -> list[Remaining]:
         return [r for outcome in self.apps for r in outcome.remaining]
 
     def exit_code(self) -> int:
-        return 2 if self.input_errors else 0
+        return 2 if self.input_errors or self.usage else 0
 
     def as_dict(self) -> dict[str, Any]:
         from auditor import __version__
@@ -114,16 +115,6 @@ class FixPlan:
         }
         data["input_errors"] = [e.as_dict() for e in self.input_errors]
         return data
-
-
-def unified_diff(path: str, before: bytes, after: bytes) -> str:
-    """A `git apply`-able unified diff; line endings (CRLF) are kept inside the lines."""
-    old = before.decode("utf-8", "surrogateescape").splitlines(keepends=True)
-    new = after.decode("utf-8", "surrogateescape").splitlines(keepends=True)
-    out = []
-    for line in difflib.unified_diff(old, new, f"a/{path}", f"b/{path}", n=3):
-        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
-    return "".join(out)
 
 
 def _key(finding: Finding) -> tuple[str, str, str, str]:
@@ -150,6 +141,25 @@ def setup_path(fix: str, kind: str) -> str:
     return text.strip().rstrip(".;,").strip()
 
 
+def source_change(fix: str, kind: str) -> str:
+    """The metadata change a rule's fix text names for this kind of app (`in source …`), or ``."""
+    marker = "Connected app:" if kind == "connected_app" else "External client app:"
+    other = "External client app:" if kind == "connected_app" else "Connected app:"
+    text = " ".join(fix.split())
+    if marker in text:
+        text = text.split(marker, 1)[1]
+    if other in text:
+        text = text.split(other, 1)[0]
+    text = re.split(r";\s*(?:external client app|connected app):", text, maxsplit=1, flags=re.I)[0]
+    found = re.search(r"\bin source\b(.*?)(?:\.\s+(?=[A-Z])|\.?$)", text)
+    return f"in source{found.group(1)}".rstrip(".;, ") if found else ""
+
+
+def _org_only(rule: Rule) -> bool:
+    """A fix that no metadata file can carry: the rule reads org data, or its fix names no source change."""
+    return "org" in rule.tags or "in source" not in " ".join(rule.fix.split())
+
+
 def plan(request: FixRequest) -> FixPlan:
     options = AuditOptions(paths=request.paths, config_path=request.config_path,
                            declared_flows=request.declared_flows, today=request.today)
@@ -167,7 +177,7 @@ def plan(request: FixRequest) -> FixPlan:
     if request.apps and not chosen:
         names = ", ".join(sorted({a.name for a in source.apps})) or "none"
         wanted = ", ".join(sorted(request.apps))
-        result.input_errors = [InputError("--app", None, f"no app named {wanted} in the source (apps found: {names})")]
+        result.usage = f"--app: no app named {wanted} in the source (apps found: {names})"
         return result
     rebuilt: dict[int, App] = {}
     written: dict[int, Written] = {}
@@ -297,6 +307,12 @@ def _outcome(result: FixPlan, app: App, before: Report, after: Report, request: 
         patch = FilePatch(app.name, app.kind, display_path(file), file, old_bytes, new_bytes, rules)
         patch.clears = [r for r in outcome.cleared if r in rules or _located_in(before, app, r, path)]
         patch.notes = list(dict.fromkeys(note for r in rules if (note := _note(before.rules.get(r)))))
+        try:
+            shown = unified_diff(patch.path, old_bytes, new_bytes)
+        except SecretLineChanged as error:  # no rule edits secrets; if one would, nothing is written
+            result.input_errors.append(InputError(patch.path, None, f"{error}; nothing written"))
+            continue
+        patch.diff, patch.unidiff_zero = shown.text, shown.unidiff_zero
         result.patches.append(patch)
     if result.patches and choice_notes:
         own = [p for p in result.patches if p.app == app.name] or result.patches
@@ -319,7 +335,11 @@ def _why_remaining(rule: Rule | None, app: App, finding: Finding, request: FixRe
     if request.only and finding.rule_id not in request.only:
         return NOT_SELECTED, "not in --only"
     if rule is None or rule.patch is None:
-        return SETUP_ONLY, setup
+        if rule is not None and _org_only(rule):
+            return SETUP_ONLY, setup
+        change = source_change(finding.fix, app.kind) if finding.fix else ""
+        by_hand = "; ".join(part for part in (setup, change) if part)
+        return NO_PATCH, f"edit by hand: {by_hand}" if by_hand else "edit by hand"
     patch = patch_data.for_app(rule, app, request.choices)
     if patch.missing:
         options = ", ".join(patch_data.CHOICES[name] for name in patch.missing)

@@ -29,6 +29,11 @@ def summary_text(result: FixPlan, written: list[str] | None = None) -> str:
                                "  "))
         for item in outcome.remaining:
             lines.extend(_wrap(f"{item.reason}: {item.rule_id} ({item.severity}) — {item.detail}", "  "))
+    for patch in result.patches:
+        if patch.unidiff_zero:
+            lines.extend(_wrap(f"{patch.path}: a consumer key or secret is on the line after a change and is left out "
+                               "of the diff, so plain `git apply` refuses it: use `git apply --unidiff-zero`, or "
+                               "`--write`", ""))
     for note in dict.fromkeys(n for p in result.patches for n in p.notes):
         lines.extend(_wrap(f"before deploying: {note}", ""))
     if not result.patches and not result.input_errors:

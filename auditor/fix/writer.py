@@ -44,14 +44,15 @@ _PERMITTED = {"admin_approved": ("true", "AdminApprovedPreAuthorized"),
               "self_authorized": ("false", "AllSelfAuthorized")}
 _REFRESH_FIELDS = ("policy.refresh_token.kind", "policy.refresh_token.days")
 _LISTS = ("oauth.scopes", "assignments.permission_sets", "assignments.profiles")
+_SESSION_POLICY = ("policyAction", "sessionLevel", "sessionTimeout")  # ConnectedAppSessionPolicy, WSDL order
 
 # What the writer can edit, per kind of app: every field a built-in patch names must be here
 # (tests/fix/test_rules_patches.py holds the rule pack to it).
 WRITABLE: dict[str, frozenset[str]] = {
     CONNECTED_APP: frozenset({*_CA_FLAGS, *_LISTS, *_REFRESH_FIELDS, "oauth.permitted_users",
-                              "policy.ip_relaxation", "oauth.callback_urls"}),
+                              "policy.ip_relaxation", "oauth.callback_urls", "policy.session_level"}),
     EXTERNAL_CLIENT_APP: frozenset({*_ECA_FLAGS, *_LISTS, *_REFRESH_FIELDS, "oauth.permitted_users",
-                                        "policy.ip_relaxation", "oauth.callback_urls"}),
+                                        "policy.ip_relaxation", "oauth.callback_urls", "policy.session_level"}),
 }
 
 
@@ -260,6 +261,8 @@ def _connected_app_edits(app: App, change: FieldChange, by_field: dict[str, Fiel
         return [_rewrite_items(config, "callbackUrl", change.replace)]
     if name == "policy.ip_relaxation" and change.has_set:
         return [_ensure_policy(app, by_field), _set(policy, "ipRelaxation", str(change.set), policy_order)]
+    if name == "policy.session_level" and change.has_set:  # only an existing <sessionPolicy> is edited
+        return [_set(("sessionPolicy",), "sessionLevel", str(change.set), _SESSION_POLICY)]
     if name in _REFRESH_FIELDS:
         kind, days = _desired_refresh(app, by_field)
         raw = f"{_CA_REFRESH[kind]}:{days}:DAYS" if kind in _CA_REFRESH else str(kind)
@@ -307,6 +310,8 @@ def _eca_edits(app: App, change: FieldChange, by_field: dict[str, FieldChange], 
         return [_add_to_comma_list(tag, value, order) for value in change.add]
     if name == "oauth.callback_urls":
         return [_rewrite_items((), "callbackUrl", change.replace)]
+    if name == "policy.session_level" and change.has_set:
+        return [_set((), "requiredSessionLevel", str(change.set), order)]
     if name == "policy.ip_relaxation" and change.has_set:
         return [_set((), "ipRelaxationPolicyType", _ECA_IP.get(str(change.set), str(change.set)), order)]
     if name in _REFRESH_FIELDS:

@@ -119,7 +119,10 @@ def test_round_trip(tmp_path, source, variant):
     assert printed.returncode == 0, printed.stderr
     assert printed.stdout == "".join(p["diff"] for p in plan["patches"]).encode("utf-8")
     patch_file.write_bytes(printed.stdout)
-    applied = subprocess.run(["git", "apply", "--whitespace=nowarn", str(patch_file)], cwd=tmp_path,
+    # plain `git apply` unless a consumer key or secret follows a change (the sample's Legacy_Reporting)
+    zero = ["--unidiff-zero"] if any(p["unidiff_zero"] for p in plan["patches"]) else []
+    assert zero == (["--unidiff-zero"] if source == SAMPLE else [])
+    applied = subprocess.run(["git", "apply", "--whitespace=nowarn", *zero, str(patch_file)], cwd=tmp_path,
                              capture_output=True, text=True)
     assert applied.returncode == 0, applied.stderr
     by_git = snapshot(folder)
@@ -175,13 +178,37 @@ def test_a_fix_needing_a_choice_makes_no_edit(tmp_path):
     assert remaining["reason"] == "needs a choice"
 
 
-def test_findings_without_a_metadata_fix_are_listed_with_their_setup_path(tmp_path):
+def test_metadata_fixes_without_a_patch_are_to_edit_by_hand(tmp_path):
     folder = project(tmp_path, SAMPLE, "as-is")
-    plan = fix_json(folder, tmp_path, "--app", "Finance_Batch_Loader")
+    plan = fix_json(folder, tmp_path, "--app", "Partner_Portal")
     assert plan["patches"] == []
     reasons = {r["rule_id"]: r for r in plan["remaining"]}
-    assert reasons["CA-08"]["reason"] == "not expressible in metadata"
-    assert reasons["CA-08"]["detail"].startswith("Setup → App Manager")
+    assert {r["reason"] for r in reasons.values()} == {"no patch yet"}
+    assert reasons["CA-34"]["detail"] == (
+        "edit by hand: Setup → App Manager → app row ▼ → Edit → Web App Settings (SAML) → Signing Algorithm for "
+        "SAML Messages: SHA256 → Save; in source set `<samlSigningAlgoType>SHA256</samlSigningAlgoType>` under "
+        "`<samlConfig>`")
+    text = run_cli("fix", folder.name, "--app", "Partner_Portal", cwd=tmp_path)
+    assert "no patch yet: CA-34 (medium) — edit by hand: Setup" in text.stderr
+    assert "not expressible in metadata" not in text.stderr
+
+
+@pytest.mark.parametrize(("app", "rule"), [("MuleSoft_Sync", "CA-09"), ("MuleSoft_Sync", "CA-26"),
+                                           ("Legacy_Reporting", "CA-14"), ("Data_Warehouse_Admin", "CA-36"),
+                                           ("Partner_Portal", "CA-34"), ("Warehouse_Scanner", "CA-26")])
+def test_the_reviewed_metadata_edits_are_not_called_org_only(tmp_path, app, rule):
+    folder = project(tmp_path, SAMPLE, "as-is")
+    plan = fix_json(folder, tmp_path, "--app", app)
+    [item] = [r for r in plan["remaining"] if r["rule_id"] == rule]
+    assert item["reason"] == "no patch yet" and "in source" in item["detail"], item
+
+
+def test_org_only_fixes_stay_not_expressible_in_metadata(tmp_path):
+    folder = project(tmp_path, SAMPLE, "as-is")
+    plan = fix_json(folder, tmp_path, "--app", "Legacy_Reporting")
+    [item] = [r for r in plan["remaining"] if r["rule_id"] == "CA-23"]  # rotate the secret in the org first
+    assert item["reason"] == "not expressible in metadata"
+    assert item["detail"].startswith("Setup → App Manager")
 
 
 def test_eca_permission_set_goes_into_the_policies_file_in_schema_order(tmp_path):
@@ -243,6 +270,39 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path):
     done = run_cli("fix", folder.name, "--write", cwd=tmp_path)
     assert done.returncode == 2 and "malformed XML" in done.stdout + done.stderr
     assert snapshot(folder) == original
-    assert run_cli("fix", folder.name, "--app", "Nope", cwd=tmp_path).returncode == 2
+    fine = project(tmp_path / "fine", SAMPLE, "as-is")
+    nope = run_cli("fix", str(fine.relative_to(tmp_path)), "--app", "Nope", cwd=tmp_path)
+    assert nope.returncode == 2 and nope.stdout == ""
+    assert nope.stderr.startswith("ca-audit: error: --app: no app named Nope in the source (apps found: ")
     assert run_cli("fix", folder.name, "--only", "CA-99", cwd=tmp_path).returncode == 2
     assert run_cli("fix", folder.name, "--format", "sarif", cwd=tmp_path).returncode == 2
+
+
+@pytest.mark.parametrize(("app", "rule", "path", "old", "new"), [
+    ("Finance_Batch_Loader", "CA-08", "force-app/main/default/connectedApps/Finance_Batch_Loader.connectedApp-meta.xml",
+     b"<sessionLevel>HIGH_ASSURANCE</sessionLevel>", b"<sessionLevel>STANDARD</sessionLevel>"),
+    ("ERP_Connector", "CA-08", ERP_POLICY,
+     b"<requiredSessionLevel>HIGH_ASSURANCE</requiredSessionLevel>",
+     b"<requiredSessionLevel>STANDARD</requiredSessionLevel>"),
+    ("Mobile_Field_App", "CA-20", "force-app/main/default/connectedApps/Mobile_Field_App.connectedApp-meta.xml",
+     b"<refreshTokenPolicy>zero</refreshTokenPolicy>",
+     b"<refreshTokenPolicy>specific_lifetime:90:DAYS</refreshTokenPolicy>"),
+])
+def test_session_level_and_zero_refresh_policy_patches_round_trip(tmp_path, app, rule, path, old, new):
+    folder = project(tmp_path, SAMPLE, "tabs-crlf")
+    file = folder / path
+    if rule == "CA-08" and app == "ERP_Connector":  # the sample's external client app asks for STANDARD
+        file.write_bytes(file.read_bytes().replace(new, old))
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    original = file.read_bytes()
+    assert old in original and (app, rule) in findings(folder, tmp_path)
+    printed = subprocess.run([*ca_audit_command(), "fix", folder.name, "--app", app, "--only", rule],
+                             cwd=tmp_path, capture_output=True)
+    assert printed.returncode == 0, printed.stderr
+    (tmp_path / "fix.patch").write_bytes(printed.stdout)
+    applied = subprocess.run(["git", "apply", "fix.patch"], cwd=tmp_path, capture_output=True, text=True)
+    assert applied.returncode == 0, applied.stderr
+    assert file.read_bytes() == original.replace(old, new)
+    only_changed_lines(original, file.read_bytes())
+    assert (app, rule) not in findings(folder, tmp_path)
+    assert run_cli("fix", folder.name, "--app", app, "--only", rule, cwd=tmp_path).stdout == ""
