@@ -43,3 +43,24 @@ def test_a_waiver_for_a_rule_that_ran_and_matched_nothing_is_still_reported(tmp_
     (tmp_path / ".ca-audit.yaml").write_text(config, encoding="utf-8")
     done = run_cli("scan", str(SAMPLE), "--config", str(tmp_path / ".ca-audit.yaml"), "--only", "CA-16")
     assert "waiver for CA-16 on Partner_Portal matches no finding; remove it" in done.stdout + done.stderr
+
+
+def test_org_only_findings_name_no_repository_file_in_ci_formats():
+    snapshot = "sample_configs/org.snapshot.json"
+    github = run_cli("scan", "sample_configs", snapshot, "--format", "github").stdout
+    org_only = [line for line in github.splitlines() if "Data Loader Pro" in line and line.startswith("::")]
+    assert org_only, github
+    for line in org_only:  # a plain annotation titled with the org, no file= that does not exist
+        assert "file=" not in line.split("::")[1] and f"title=org {snapshot.replace(':', '%3A')}%3A CA-" in line
+    in_repo = [line for line in github.splitlines() if "file=" in line]
+    assert in_repo and all(line.split("file=")[1].startswith("sample_configs/") for line in in_repo)
+
+    sarif = json.loads(run_cli("scan", "sample_configs", snapshot, "--format", "sarif").stdout)
+    for result in sarif["runs"][0]["results"]:
+        uri = result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        assert (SAMPLE.parent / uri).is_file(), uri  # every artifact exists in the checkout
+    results = [r for r in sarif["runs"][0]["results"] if r["properties"]["app"] == "Data_Loader_Pro"]
+    assert results and all(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == snapshot
+                           for r in results)
+    csv = run_cli("scan", "sample_configs", snapshot, "--format", "csv").stdout
+    assert "force-app/main/default/connectedApps/Data_Loader_Pro" not in csv
