@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor.config import Config, find_config, load_config, param_line
 from auditor.engine.conditions import MatchRefused
-from auditor.engine.evaluate import apply_waivers, run_rules
+from auditor.engine.evaluate import active_rules, apply_waivers, run_rules
 from auditor.engine.loader import builtin_rules_dir, load_rules
 from auditor.engine.params import param_problems
 from auditor.engine.rule import Rule
@@ -41,6 +41,15 @@ class AuditOptions:
     today: dt.date | None = None  # injectable clock for waiver expiry
     org: OrgTarget | None = None  # also audit a live org
     exclude: list[str] = field(default_factory=list)  # --exclude GLOB (gitignore syntax), for folder scans
+    strict_flows: bool = False  # raise UnknownApps for a --flow app no scanned folder has (scan opts in)
+
+
+class UnknownApps(ValueError):
+    """--flow named apps that no scanned app has: its flows would silently not apply."""
+
+    def __init__(self, names: list[str], known: set[str]) -> None:
+        super().__init__(f"unknown app(s): {', '.join(names)}")
+        self.names, self.known = names, known
 
 
 class UnknownRuleIds(ValueError):
@@ -58,6 +67,7 @@ class Setup:
     config: Config
     rules: list[Rule]
     errors: list[InputError]
+    known: set[str] = field(default_factory=set)  # every loaded rule's id, selected or not
 
 
 def prepare(options: AuditOptions) -> Setup:
@@ -85,7 +95,7 @@ def prepare(options: AuditOptions) -> Setup:
                     errors.append(InputError(shown, param_line(config, rule_id, name),
                                              f"at rules.{rule_id}.params.{problem}"))
     selected = [r for r in rules if (not options.only or r.id in options.only) and r.id not in options.skip]
-    return Setup(config, selected, errors)
+    return Setup(config, selected, errors, known)
 
 
 def read_sources(options: AuditOptions, config: Config, extra_users: list[str] | None = None) -> Inputs:
@@ -119,6 +129,9 @@ def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:
         return Report(apps=[], findings=[], input_errors=setup.errors, fail_on=fail_on, config=shown)
     if source is None:
         source = apps_of(read_sources(options, setup.config), setup.config.integration_users)
+    unknown_apps = undeclared_flow_apps(options.declared_flows, source.apps, options.paths)
+    if unknown_apps and options.strict_flows:  # a usage mistake: the run would silently skip what the flow declares
+        raise UnknownApps(unknown_apps, {app.name for app in source.apps})
     declare(source.apps, setup.config, options.declared_flows)
     try:
         checks = run_rules(setup.rules, source.apps, setup.config)
@@ -127,7 +140,9 @@ def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:
                       input_errors=[*source.errors, InputError(refused.path or "rules", None, str(refused))])
     findings = [check.finding for check in checks if check.finding is not None]
     findings.sort(key=lambda f: (-f.severity, f.app, f.rule_id))
-    messages = apply_waivers(findings, setup.config.waivers, options.today or dt.date.today())
+    ran = {rule.id for rule in active_rules(setup.rules, setup.config)}
+    messages = apply_waivers(findings, setup.config.waivers, options.today or dt.date.today(),
+                             not_run=setup.known - ran, ran=ran)
     messages += undeclared_apps(setup.config, source.apps, options.paths)
     if not source.apps and not source.errors:
         where = ", ".join(options.paths) or "the org"
@@ -162,6 +177,15 @@ def undeclared_apps(config: Config, apps: list[App], paths: list[str]) -> list[s
     names = {app.name for app in apps}
     return [f"{config.path.name if config.path else 'config'}: apps.{name} matches no scanned app; its flows "
             "and integration users are not applied" for name in sorted(set(config.app_flows) - names)]
+
+
+def undeclared_flow_apps(cli_flows: Mapping[str, list[str]], apps: list[App], paths: list[str]) -> list[str]:
+    """--flow apps that match no scanned app (a typo would drop the flows without a word). Only
+    decided when whole folders were scanned, as for `undeclared_apps`."""
+    if not cli_flows or not paths or not all(Path(p).is_dir() for p in paths):
+        return []
+    names = {app.name for app in apps}
+    return sorted(set(cli_flows) - names)
 
 
 @dataclass

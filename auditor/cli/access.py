@@ -23,8 +23,10 @@ def access(
                                                 "(default: .ca-audit.yaml found upward).")] = None,
     org: "OrgTarget | None" = None,
 ) -> None:
-    """Who can use each app (profiles, permission sets, groups; active, unfrozen users) and who uses it
-    (OAuth tokens, last use, last OAuth login). Exit 0, or 2 when the org could not be read completely."""
+    """Who can use each app and who uses it: assignments, active users, OAuth tokens and logins.
+
+    Who can: profiles, permission sets and groups, with their active, unfrozen users; who does: OAuth
+    tokens, last use and last OAuth login. Exit 0, or 2 when the org could not be read completely."""
     from auditor.access import ACCESS_FORMATS, render
     from auditor.access import access as run_access
 

@@ -95,7 +95,7 @@ def scan(
     org: "OrgTarget | None" = None,
 ) -> None:
     """Audit connected apps and external client apps in metadata files, org snapshots or a live org."""
-    from auditor.pipeline import AuditOptions, UnknownRuleIds, audit
+    from auditor.pipeline import AuditOptions, UnknownApps, UnknownRuleIds, audit
 
     if output_format not in FORMATS:
         raise usage_error(f"unknown format {output_format!r}; choose from {', '.join(FORMATS)}")
@@ -119,11 +119,15 @@ def scan(
         skip=ids(skip or []),
         declared_flows=_declared_flows(flow or []),
         exclude=list(exclude or []),
+        strict_flows=True,
     )
     outputs = _outputs(output or [], output_format)
     changed = _changed_files(changed_since, options.paths) if changed_since else None
     try:
         report = audit(options)
+    except UnknownApps as error:
+        raise usage_error("--flow: " + ", ".join(f"no scanned app {name!r}{suggestion(name, error.known)}"
+                                                 for name in error.names)) from None
     except UnknownRuleIds as error:
         raise usage_error("--only/--skip: " + ", ".join(f"no rule {rule_id!r}{suggestion(rule_id, error.known)}"
                                                         for rule_id in error.ids)) from None

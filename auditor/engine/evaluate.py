@@ -44,10 +44,15 @@ def severity_for(rule: Rule, app: App) -> Severity:
     return rule.severity
 
 
-def run_rules(rules: Iterable[Rule], apps: Iterable[App], config: Config) -> list[Check]:
-    # Parameters filled in from the config; a rule whose required parameter is not set is off.
+def active_rules(rules: Iterable[Rule], config: Config) -> list[Rule]:
+    """The rules that run: not turned off in the config, with parameters filled in from it (a rule
+    whose required parameter is not set is off)."""
     bound = (bind(r, config.rule_params.get(r.id)) for r in rules if r.id not in config.disabled_rules)
-    active = [r for r in bound if r is not None]
+    return [r for r in bound if r is not None]
+
+
+def run_rules(rules: Iterable[Rule], apps: Iterable[App], config: Config) -> list[Check]:
+    active = active_rules(rules, config)
     # The same test as `applies`, compiled once per rule: this loop runs rules × apps times.
     selectors = [(rule, compile_condition(rule.when) if rule.when else None) for rule in active]
     checks = []
@@ -65,11 +70,20 @@ def run_rules(rules: Iterable[Rule], apps: Iterable[App], config: Config) -> lis
     return checks
 
 
-def apply_waivers(findings: list[Finding], waivers: list[Waiver], today: dt.date) -> list[str]:
-    """Mark waived findings; return the run-level messages (expired and unmatched waivers)."""
+def apply_waivers(findings: list[Finding], waivers: list[Waiver], today: dt.date,
+                  not_run: Iterable[str] = (), ran: Iterable[str] = ()) -> list[str]:
+    """Mark waived findings; return the run-level messages (expired and unmatched waivers).
+
+    `not_run` is the ids of loaded rules that did not run (--only, --skip, turned off), `ran` those
+    that did: a waiver only for rules that did not run could not have matched anything, and is not
+    called unmatched. A waiver for an id no rule has still is."""
     messages = []
+    not_run, ran = set(not_run), set(ran)
     for waiver in waivers:
         matching = [f for f in findings if _waiver_matches(waiver, f)]
+        if (not matching and any(fnmatchcase(i, waiver.rule) for i in not_run)
+                and not any(fnmatchcase(i, waiver.rule) for i in ran)):
+            continue  # its rule did not run: nothing to say about it
         if waiver.expires is not None and waiver.expired(today):
             since = waiver.expires.isoformat()
             if matching:

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from auditor.model import SEVERITY_WORDS, App, Finding, Location, Report
+from auditor.model import ORG, SEVERITY_WORDS, App, Finding, Location, Report
 
 
 def severity_word(severity: Any) -> str:
@@ -77,9 +77,11 @@ def finding_repo_path(finding: Finding, app: App | None) -> str:
 class Placement:
     """Where CI systems should show a finding."""
 
-    path: str  # repository-relative (absolute when the root lies outside the working folder)
+    path: str  # repository-relative (absolute when the root lies outside the working folder); for a
+    # finding only an org has: the snapshot file it was read from, or "" for a live org
     location: Location  # 1-based line always set; its path is relative to `root`
     root: str | None  # the folder `location.path` is relative to; None when it is not on disk
+    org: str | None = None  # the org (or snapshot) when the finding has no repository file
 
 
 def _on_disk(root: str | None) -> bool:
@@ -91,7 +93,9 @@ def placements(report: Report, findings: list[Finding] | None = None) -> dict[in
 
     A finding from a live org or a snapshot has no file of its own. When the same run scanned the
     repository's copy of that app, it is placed on the repository file, on the element its field
-    came from (the "mapped metadata path"); otherwise on the app's SFDX path, line 1.
+    came from (the "mapped metadata path"). Otherwise it names no repository file (the app's SFDX
+    path does not exist in the checkout): `org` names the org, and `path` is the snapshot file
+    (line 1) when it was read from one, else "".
     """
     owners = apps_by_finding(report)
     in_repo = {(a.kind, a.name): a for a in report.apps if _on_disk(a.root)}
@@ -105,6 +109,11 @@ def placements(report: Report, findings: list[Finding] | None = None) -> dict[in
             at = twin.location_of(finding.field)
             loc = Location(at.path or twin.path, at.line or 1, at.column, at.end_line, at.end_column)
             root = twin.root
+        elif app is not None and app.origin == ORG and not _on_disk(root):
+            shown = app.root or "org"
+            snapshot = posixpath.normpath(shown.replace("\\", "/")) if os.path.isfile(shown) else ""
+            placed[id(finding)] = Placement(snapshot, Location(snapshot, 1), None, shown)
+            continue
         placed[id(finding)] = Placement(repo_path(root, loc.path), loc, root if _on_disk(root) else None)
     return placed
 

@@ -1,9 +1,12 @@
-"""`--format csv`: one row per finding, for spreadsheets and quick scripts.
+"""`--format csv`: one row per finding, and one per input error, for spreadsheets and quick scripts.
 
-Columns: severity, rule_id, app, kind, path, line, column, message, fix (the part for the app's
-kind), waived (the waiver's reason, empty when not waived), fingerprint. Input errors are not
-findings and are not rows: they go to stderr with the summary, and the exit code (2) says so.
-A cell a spreadsheet would run as a formula (starting with =, +, - or @) is prefixed with `'`.
+Columns: record (`finding` or `input_error`), severity, rule_id, app, kind, path, line, column,
+message, fix (the part for the app's kind), waived (the waiver's reason, empty when not waived),
+fingerprint. An input error is a row of its own (record `input_error`, with path, line and message)
+rather than a section after the findings: a spreadsheet or `csv.DictReader` reads one table with one
+header, and a filter or pivot on `record` shows that the audit was incomplete (the exit code is 2),
+where a trailing section would be sorted into the findings or dropped. A cell a spreadsheet would
+run as a formula (starting with =, +, -, @, tab or CR) is prefixed with `'`.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ import io
 from auditor.formats._ci import fix_for_kind, placements, severity_word, sort_key, waiver_text
 from auditor.model import Report
 
-COLUMNS = ["severity", "rule_id", "app", "kind", "path", "line", "column", "message", "fix", "waived", "fingerprint"]
+COLUMNS = ["record", "severity", "rule_id", "app", "kind", "path", "line", "column", "message", "fix", "waived",
+           "fingerprint"]
 
 
 def _cell(value: object) -> str:
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def render(report: Report) -> str:
@@ -30,7 +34,10 @@ def render(report: Report) -> str:
     for finding in sorted(report.findings, key=sort_key):
         place = placed[id(finding)]
         writer.writerow([_cell(v) for v in (
-            severity_word(finding.severity), finding.rule_id, finding.app, finding.kind, place.path,
+            "finding", severity_word(finding.severity), finding.rule_id, finding.app, finding.kind, place.path,
             place.location.line, place.location.column, finding.message, fix_for_kind(finding.fix or "", finding.kind),
             waiver_text(finding.waived_by) if finding.waived else "", finding.fingerprint)])
+    for error in report.input_errors:
+        writer.writerow([_cell(v) for v in (
+            "input_error", "", "", "", "", error.path, error.line, "", error.message, "", "", "")])
     return out.getvalue()

@@ -92,6 +92,9 @@ def _finding_entries(report: Report) -> list[_Entry]:
             message = f"{message}\nNote: {note}"
         if finding.fix:
             message = f"{message}\nFix: {fix_for_kind(finding.fix, finding.kind)}"
+        if place.org is not None:  # no repository file: a plain annotation that names the org
+            entries.append(_Entry(_level(report, finding), message, {"title": f"org {place.org}: {title}"}))
+            continue
         entries.append(_Entry(_level(report, finding), message, {
             "file": place.path, "line": loc.line or 1, "col": loc.column, "endLine": loc.end_line,
             "endColumn": loc.end_column, "title": title}))

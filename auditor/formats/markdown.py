@@ -73,7 +73,7 @@ def _summary_table(active: list[Finding], waived: list[Finding], report: Report)
 def _finding_lines(finding: Finding, place: Placement, with_fix: bool) -> list[str]:
     head = (
         f"- **{severity_word(finding.severity)}** {_code(finding.rule_id)} {escape(finding.message)} "
-        f"— {_code(f'{place.path}:{place.location.line}')}"
+        f"— {_code(f'{place.path}:{place.location.line}') if place.org is None else 'org ' + _code(place.org)}"
     )
     out = [head]
     if finding.waived:

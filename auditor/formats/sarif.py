@@ -135,6 +135,20 @@ def _physical(uri_path: str, region: dict[str, int]) -> dict[str, Any]:
     return {"physicalLocation": {"artifactLocation": {"uri": _uri(uri_path)}, "region": region}}
 
 
+def _location(finding: Finding, place: Placement, lines: _Lines) -> dict[str, Any]:
+    """A repository file and region; for a finding only an org has, a logical location naming the
+    org and the app, on the snapshot file it was read from (line 1). A live org has no file: its
+    results carry the logical location only (valid SARIF; GitHub code scanning needs a file, so
+    upload scans of a pulled snapshot)."""
+    if place.org is None:
+        return _physical(place.path, _region(place, lines))
+    location: dict[str, Any] = {"logicalLocations": [{
+        "name": finding.app, "kind": "resource", "fullyQualifiedName": f"{place.org}/{finding.kind}/{finding.app}"}]}
+    if place.path:
+        location.update(_physical(place.path, {"startLine": 1}))
+    return location
+
+
 def _result(finding: Finding, index: int, place: Placement, lines: _Lines) -> dict[str, Any]:
     severity = severity_word(finding.severity)
     result: dict[str, Any] = {
@@ -142,7 +156,7 @@ def _result(finding: Finding, index: int, place: Placement, lines: _Lines) -> di
         "ruleIndex": index,
         "level": LEVEL.get(severity, "warning"),
         "message": {"text": finding.message},
-        "locations": [_physical(place.path, _region(place, lines))],
+        "locations": [_location(finding, place, lines)],
         # Our own key only: github/codeql-action/upload-sarif computes primaryLocationLineHash
         # from the source line itself and warns on every result that brings a different value.
         "partialFingerprints": {FINGERPRINT_KEY: finding.fingerprint},

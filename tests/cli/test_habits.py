@@ -125,13 +125,23 @@ def test_csv_one_row_per_finding():
     json_done = run_cli("scan", str(SAMPLE), "-f", "json")
     findings = __import__("json").loads(json_done.stdout)["findings"]
     assert done.returncode == 1 and len(rows) == len(findings)
-    assert list(rows[0]) == ["severity", "rule_id", "app", "kind", "path", "line", "column", "message", "fix",
+    assert list(rows[0]) == ["record", "severity", "rule_id", "app", "kind", "path", "line", "column", "message", "fix",
                              "waived", "fingerprint"]
     assert {r["fingerprint"] for r in rows} == {f["fingerprint"] for f in findings}
     eca = next(r for r in rows if r["kind"] == "external_client_app" and r["rule_id"] == "CA-03")
     assert eca["fix"].startswith("External client app:") and "Connected app:" not in eca["fix"]
     assert any(r["waived"] for r in rows)
     assert all(re.fullmatch(r"\d+", r["line"]) for r in rows)
+    assert {r["record"] for r in rows} == {"finding"}
+
+
+def test_csv_has_a_row_for_each_input_error(tmp_path):
+    (tmp_path / "=Broken.connectedApp-meta.xml").write_text("<ConnectedApp><label>x", encoding="utf-8")
+    done = run_cli("scan", str(tmp_path), "-f", "csv")
+    rows = list(csv.DictReader(io.StringIO(done.stdout)))
+    assert done.returncode == 2
+    (error,) = [r for r in rows if r["record"] == "input_error"]
+    assert error["path"].startswith("'=Broken") and error["message"] and not error["rule_id"]
 
 
 def test_csv_neutralises_formula_cells():

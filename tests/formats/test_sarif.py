@@ -247,5 +247,7 @@ def test_org_findings_land_on_the_repository_copy_of_the_app(project):
             assert uri.startswith("project/force-app/") and Path(uri).is_file()
             line = Path(uri).read_text(encoding="utf-8").splitlines()[physical["region"]["startLine"] - 1]
             assert line[physical["region"]["startColumn"] - 1] == "<"
-        else:  # org-only: the SFDX path it would have, line 1
-            assert uri.startswith("force-app/main/default/") and physical["region"]["startLine"] == 1
+        else:  # org-only: no repository file; the snapshot it was read from, and the app as a logical location
+            assert uri == snapshot.as_posix() and physical["region"] == {"startLine": 1}
+            (logical,) = result["locations"][0]["logicalLocations"]
+            assert logical["fullyQualifiedName"] == f"{snapshot.as_posix()}/{finding.kind}/{finding.app}"
