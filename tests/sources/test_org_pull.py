@@ -206,9 +206,9 @@ def test_ca_bundle_is_honoured_by_soap_calls_too(fake_org, monkeypatch):
     session = make_session()
     assert session.verify == fake_org.ca_path
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
-    snap = pull(from_access_token(fake_org.url, fake_org.token), PullSettings(), make_session())
-    # Without the CA the TLS handshake fails everywhere; it is named, not a crash and not a pass.
-    assert snap["errors"] and all("TLS certificate verification failed" in e["message"] for e in snap["errors"])
+    # Without the CA the TLS handshake fails everywhere: one error naming it, not a crash and not a pass.
+    with pytest.raises(OrgReadError, match="TLS certificate verification failed"):
+        pull(from_access_token(fake_org.url, fake_org.token), PullSettings(backoff=0), make_session())
 
 
 def test_snapshot_round_trips_as_json(fake_org):
@@ -220,11 +220,9 @@ def test_snapshot_round_trips_as_json(fake_org):
 def test_unreachable_org_names_everything_unread(fake_org):
     url, token = fake_org.url, fake_org.token
     fake_org.stop()
-    snap = pull(from_access_token(url, token), PullSettings(integration_users=INTEGRATION_USERS))
-    whats = {e["what"] for e in snap["errors"]}
-    assert "SOQL ConnectedApplication" in whats and any(w.startswith("listMetadata") for w in whats)
-    assert all(e["message"].startswith("connection failed") for e in snap["errors"])
-    assert apps_from_snapshot(snap, origin="org").errors  # never a clean pass
+    # One error naming the org, not one per query: every call would fail the same way.
+    with pytest.raises(OrgReadError, match=f"cannot reach {url}: connection failed"):
+        pull(from_access_token(url, token), PullSettings(integration_users=INTEGRATION_USERS, backoff=0))
 
 
 def test_profile_grant_covers_a_user_without_a_profile_assignment_row(monkeypatch):

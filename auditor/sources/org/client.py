@@ -330,6 +330,10 @@ class OrgClient:
             except (SalesforceError, SoapFault, requests.RequestException, ValueError) as error:
                 if not is_transient(error):
                     raise
+                if attempt == self.attempts and isinstance(error, requests.ConnectionError):
+                    # Every other call would fail the same way: one error naming the org, not one per query.
+                    raise Fatal(f"cannot reach {self.credentials.target}: {describe(error)} (gave up after "
+                                f"{self.attempts} attempts)") from None
                 if attempt == self.attempts:
                     raise Transient(describe(error)) from None
                 time.sleep(self.backoff * 2 ** (attempt - 1))

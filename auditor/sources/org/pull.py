@@ -202,7 +202,7 @@ class _Puller:
                                       "SELECT COUNT() FROM OauthToken")
             active_users = pool.submit(self._guard, "SOQL User (COUNT of active users)", self.client.count,
                                        "SELECT COUNT() FROM User WHERE IsActive = true")
-            login_futures = [pool.submit(self._guard, f"SOQL LoginHistory {LOGIN_QUERY.format(start=a, end=b)[-80:]}",
+            login_futures = [pool.submit(self._guard, f"SOQL LoginHistory (logins from {a[:10]} to {b[:10]})",
                                          self._logins, a, b) for a, b in _login_windows(started)]
             self._tick("logins", 0, len(login_futures))
             read_futures: list[Future] = []
