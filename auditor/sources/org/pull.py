@@ -37,7 +37,7 @@ import sys
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
@@ -53,7 +53,6 @@ from auditor.sources.org.client import (
     MAX_PAGES,
     MAX_RESPONSE_BYTES,
     MD_NS,
-    ROW_CAPS,
     Fatal,
     GuardedSession,
     OrgAnswerError,
@@ -67,7 +66,9 @@ from auditor.sources.org.client import (
     make_session,
     row_key,
 )
+from auditor.sources.org.soql import parse_time, quote, soql_time
 from auditor.sources.org.target import OrgTarget
+from auditor.sources.org.tokens import LABELS_PER_SLICE, TOKEN_CAP, TokenReader
 from auditor.sources.snapshot import METADATA_TYPES, SNAPSHOT_FORMAT, SNAPSHOT_VERSION
 
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
@@ -96,9 +97,6 @@ BASE_QUERIES = {
     ),
     "FrozenUsers": "SELECT UserId FROM UserLogin WHERE IsFrozen = true",
 }
-TOKEN_FIELDS = "SELECT AppName, UserId, User.Username, CreatedDate, LastUsedDate, UseCount FROM OauthToken"
-TOKEN_CAP = ROW_CAPS["OauthToken"]
-LABELS_PER_SLICE = 40  # app labels per OauthToken slice: keeps the GET URL short
 LOGIN_DAYS = 90
 LOGIN_WINDOWS = 6  # LoginHistory is read in this many date windows, side by side
 LOGIN_QUERY = ("SELECT UserId, LoginTime, LoginSubType, Application, Status FROM LoginHistory "
@@ -221,7 +219,7 @@ class _Puller:
             # Phase 2: what needs the apps' labels and grants: tokens, assignments, users by profile.
             labels = sorted({str(r["Name"]) for r in soql.get("ConnectedApplication", []) if r.get("Name")})
             total = token_total.result()
-            token_reader = _TokenReader(self, labels, total) if total is not None else None
+            token_reader = TokenReader(self, labels, total) if total is not None else None
             grants = _granted(soql.get("SetupEntityAccess", []), soql.get("PermissionSetGroupComponent", []))
             access_futures = self._access_queries(grants)
             wait(read_futures)
@@ -232,7 +230,7 @@ class _Puller:
             users = sorted(set(self.settings.integration_users) | self.run_as_users)
             user_futures = []
             for start in range(0, len(users), USERS_PER_QUERY):
-                quoted = ", ".join(_quote(u) for u in users[start : start + USERS_PER_QUERY])
+                quoted = ", ".join(quote(u) for u in users[start : start + USERS_PER_QUERY])
                 user_futures.append(("User", pool.submit(self._guard, "SOQL User", self.client.query_all,
                                                          USER_QUERY.format(names=quoted))))
                 user_futures.append(("PermissionSetAssignment", pool.submit(
@@ -327,14 +325,14 @@ class _Puller:
                                   ("profile users", "ProfileId", sorted(grants.profiles))):
             fields = ACCESS_ASSIGNMENT_FIELDS if what == "assignments" else ACCESS_USER_FIELDS
             for i in range(0, len(ids), IDS_PER_QUERY):
-                soql = f"{fields} WHERE {column} IN ({', '.join(_quote(x) for x in ids[i : i + IDS_PER_QUERY])})"
+                soql = f"{fields} WHERE {column} IN ({', '.join(quote(x) for x in ids[i : i + IDS_PER_QUERY])})"
                 name = "PermissionSetAssignment" if what == "assignments" else "User"
                 out.append((what, self.pool.submit(self._guard, f"SOQL {name} ({column} {i // IDS_PER_QUERY + 1})",
                                                    self._query, name, soql)))
         return out
 
     def _users_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
-        rows = self.client.query_all(f"{ACCESS_USER_FIELDS} WHERE Id IN ({', '.join(_quote(x) for x in ids)})")
+        rows = self.client.query_all(f"{ACCESS_USER_FIELDS} WHERE Id IN ({', '.join(quote(x) for x in ids)})")
         self._tick("users")
         return rows
 
@@ -471,134 +469,6 @@ def _run_as_user(type_name: str, record: ET.Element) -> str | None:
     return text or None
 
 
-def _quote(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
-# ---------------------------------------------------------------------------- OauthToken slices
-@dataclass(frozen=True)
-class _Slice:
-    """A part of OauthToken: some app labels (or every app but the known ones), created in a window."""
-
-    labels: tuple[str, ...] | None = None  # AppName IN (…); None: any app
-    others: tuple[str, ...] | None = None  # AppName NOT IN (…): tokens of apps that are not installed
-    start: dt.datetime | None = None
-    end: dt.datetime | None = None
-
-    def where(self) -> str:
-        parts = []
-        if self.labels is not None:
-            parts.append(f"AppName = {_quote(self.labels[0])}" if len(self.labels) == 1
-                         else f"AppName IN ({', '.join(_quote(x) for x in self.labels)})")
-        if self.others:
-            parts.append(f"AppName NOT IN ({', '.join(_quote(x) for x in self.others)})")
-        if self.start is not None:
-            parts.append(f"CreatedDate >= {_soql_time(self.start)}")
-        if self.end is not None:
-            parts.append(f"CreatedDate < {_soql_time(self.end)}")
-        return " WHERE " + " AND ".join(parts) if parts else ""
-
-    def shown(self) -> str:
-        if self.labels is not None:
-            apps = f"app {self.labels[0]!r}" if len(self.labels) == 1 else \
-                f"apps {self.labels[0]!r} … {self.labels[-1]!r} ({len(self.labels)})"
-        elif self.others is not None:
-            apps = "apps that are not installed"
-        else:
-            apps = "all apps"
-        window = f", created {_soql_time(self.start)} … {_soql_time(self.end)}" if self.start and self.end else ""
-        return f"tokens of {apps}{window}"
-
-
-class _TokenReader:
-    """Every OauthToken row, however many: count, then read slices under the 2,500-row cap, splitting
-    a slice by app labels, then by CreatedDate windows, until it fits; the slices must add up to the count."""
-
-    def __init__(self, puller: _Puller, labels: list[str], total: int):
-        self.puller = puller
-        self.client = puller.client
-        self.labels = list(labels)
-        self.total = total
-
-    def add_labels(self, labels: Iterable[str]) -> None:
-        self.labels = sorted(set(self.labels) | set(labels))
-
-    def run(self) -> list[dict[str, Any]]:
-        puller = self.puller
-        puller._tick("tokens", 0, self.total)
-        if self.total < TOKEN_CAP:
-            initial: list[tuple[_Slice, int | None]] = [(_Slice(), self.total)]
-        else:
-            initial = [(_Slice(labels=tuple(self.labels[i : i + LABELS_PER_SLICE])), None)
-                       for i in range(0, len(self.labels), LABELS_PER_SLICE)]
-            initial.append((_Slice(others=tuple(self.labels)), None))
-        pending = {self._submit(sl, n): sl for sl, n in initial}
-        rows: list[dict[str, Any]] = []
-        counted, failed = 0, False
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                pending.pop(future)
-                result = future.result()
-                if result is None:  # the guard recorded what was not read
-                    failed = True
-                    continue
-                n, got, parts = result
-                for part in parts:
-                    pending[self._submit(part, None)] = part
-                if not parts:
-                    rows.extend(got)
-                    counted += n
-                    puller._tick("tokens", n)
-        if not failed and not self.client.fatal and (counted != self.total or len(rows) != self.total):
-            with puller.lock:
-                puller.errors.append({"what": "SOQL OauthToken", "message": (
-                    f"the slices read add up to {len(rows)} tokens but the org counted {self.total}; tokens were "
-                    "created or revoked during the read, so pull again")})
-        return rows
-
-    def _submit(self, piece: _Slice, known: int | None) -> Future:
-        return self.puller.pool.submit(self.puller._guard, f"SOQL OauthToken: {piece.shown()}", self._read,
-                                       piece, known)
-
-    def _read(self, piece: _Slice, known: int | None) -> tuple[int, list[dict[str, Any]], list[_Slice]]:
-        n = known if known is not None else self.client.count("SELECT COUNT() FROM OauthToken" + piece.where())
-        if n == 0:
-            return 0, [], []
-        if n < TOKEN_CAP:
-            rows = self.client.query_all(TOKEN_FIELDS + piece.where())
-            if len(rows) != n:
-                raise ValueError(f"read {len(rows)} of the {n} tokens counted in this slice (tokens changed during "
-                                 "the read?)")
-            return n, rows, []
-        return n, [], self._split(piece, n)
-
-    def _split(self, piece: _Slice, n: int) -> list[_Slice]:
-        if piece.labels is not None and len(piece.labels) > 1:
-            half = len(piece.labels) // 2
-            return [_Slice(labels=piece.labels[:half]), _Slice(labels=piece.labels[half:])]
-        if piece.start is None or piece.end is None:
-            first, last = (self._created(piece, order) for order in ("ASC", "DESC"))
-            start, end = first, last + dt.timedelta(seconds=1)
-            parts = max(2, math.ceil(n / (TOKEN_CAP * 0.8)))
-        else:
-            start, end, parts = piece.start, piece.end, 2
-        step = (end - start) / parts
-        if step < dt.timedelta(seconds=1):
-            raise ValueError(f"{n} tokens were created within one second; they cannot be read under the "
-                             f"{TOKEN_CAP}-row cap")
-        bounds = [start + (step * i).__floordiv__(dt.timedelta(seconds=1)) * dt.timedelta(seconds=1)
-                  for i in range(parts)] + [end]
-        return [_Slice(piece.labels, piece.others, a, b) for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
-
-    def _created(self, piece: _Slice, order: str) -> dt.datetime:
-        rows = self.client.query_all(f"SELECT CreatedDate FROM OauthToken{piece.where()} ORDER BY CreatedDate "
-                                     f"{order} LIMIT 1")
-        if not rows or not rows[0].get("CreatedDate"):
-            raise ValueError("the oldest and newest token of this slice could not be read")
-        return _parse_time(rows[0]["CreatedDate"])
-
-
 # ---------------------------------------------------------------------------- grants, logins, budget
 @dataclass
 class _Grants:
@@ -639,7 +509,7 @@ def _login_windows(now: dt.datetime) -> list[tuple[str, str]]:
     start = now - dt.timedelta(days=LOGIN_DAYS)
     step = (now - start) / LOGIN_WINDOWS
     bounds = [start + step * i for i in range(LOGIN_WINDOWS)] + [now + dt.timedelta(seconds=1)]
-    return [(_soql_time(a), _soql_time(b)) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [(soql_time(a), soql_time(b)) for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
 def _add_login(logins: dict[tuple[str, str], dict[str, Any]], row: dict[str, Any]) -> None:
@@ -649,7 +519,7 @@ def _add_login(logins: dict[tuple[str, str], dict[str, Any]], row: dict[str, Any
     key = (row["Application"], row["UserId"])
     entry = logins.setdefault(key, {"Application": key[0], "UserId": key[1], "Logins": 0, "LastLogin": None})
     entry["Logins"] += 1
-    if entry["LastLogin"] is None or _parse_time(row["LoginTime"]) > _parse_time(entry["LastLogin"]):
+    if entry["LastLogin"] is None or parse_time(row["LoginTime"]) > parse_time(entry["LastLogin"]):
         entry["LastLogin"] = row["LoginTime"]
 
 
@@ -674,19 +544,6 @@ def request_budget(*, apps: int, eca_parts: int = 0, users: int, tokens: int, ap
     access = 2 * math.ceil(grants / IDS_PER_QUERY) + math.ceil(assignment_rows / PAGE) + \
         math.ceil(profile_users / PAGE) + math.ceil(users / IDS_PER_QUERY)
     return metadata + base + logins + token_requests + access + 2 * math.ceil(integration_users / USERS_PER_QUERY)
-
-
-def _soql_time(when: dt.datetime | None) -> str:
-    assert when is not None
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_time(text: str) -> dt.datetime:
-    text = text.strip().replace("Z", "+00:00")
-    if len(text) >= 5 and text[-5] in "+-" and ":" not in text[-5:]:
-        text = text[:-2] + ":" + text[-2:]
-    parsed = dt.datetime.fromisoformat(text)
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def read_org(target: OrgTarget, integration_users: list[str],

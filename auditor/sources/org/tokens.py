@@ -1,0 +1,155 @@
+"""Every OauthToken row, however many: Salesforce returns at most 2,500 rows for a query of this
+object (salesforce-facts.md §3.4), so the pull counts first and reads slices under the cap."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from auditor.sources.org.client import ROW_CAPS, OrgClient
+from auditor.sources.org.soql import parse_time, quote, soql_time
+
+
+class Puller(Protocol):
+    """What the token reader uses of the pull that runs it (auditor/sources/org/pull.py)."""
+
+    client: OrgClient
+    pool: ThreadPoolExecutor
+    errors: list[dict[str, str]]
+    lock: threading.Lock
+
+    def _guard(self, what: str, fn: Callable[..., Any], *args: Any) -> Any: ...
+
+    def _tick(self, phase: str, done: int = 1, total: int | None = None) -> None: ...
+
+TOKEN_FIELDS = "SELECT AppName, UserId, User.Username, CreatedDate, LastUsedDate, UseCount FROM OauthToken"
+TOKEN_CAP = ROW_CAPS["OauthToken"]
+LABELS_PER_SLICE = 40  # app labels per OauthToken slice: keeps the GET URL short
+
+
+@dataclass(frozen=True)
+class TokenSlice:
+    """A part of OauthToken: some app labels (or every app but the known ones), created in a window."""
+
+    labels: tuple[str, ...] | None = None  # AppName IN (…); None: any app
+    others: tuple[str, ...] | None = None  # AppName NOT IN (…): tokens of apps that are not installed
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+    def where(self) -> str:
+        parts = []
+        if self.labels is not None:
+            parts.append(f"AppName = {quote(self.labels[0])}" if len(self.labels) == 1
+                         else f"AppName IN ({', '.join(quote(x) for x in self.labels)})")
+        if self.others:
+            parts.append(f"AppName NOT IN ({', '.join(quote(x) for x in self.others)})")
+        if self.start is not None:
+            parts.append(f"CreatedDate >= {soql_time(self.start)}")
+        if self.end is not None:
+            parts.append(f"CreatedDate < {soql_time(self.end)}")
+        return " WHERE " + " AND ".join(parts) if parts else ""
+
+    def shown(self) -> str:
+        if self.labels is not None:
+            apps = f"app {self.labels[0]!r}" if len(self.labels) == 1 else \
+                f"apps {self.labels[0]!r} … {self.labels[-1]!r} ({len(self.labels)})"
+        elif self.others is not None:
+            apps = "apps that are not installed"
+        else:
+            apps = "all apps"
+        window = f", created {soql_time(self.start)} … {soql_time(self.end)}" if self.start and self.end else ""
+        return f"tokens of {apps}{window}"
+
+
+class TokenReader:
+    """Every OauthToken row, however many: count, then read slices under the 2,500-row cap, splitting
+    a slice by app labels, then by CreatedDate windows, until it fits; the slices must add up to the count."""
+
+    def __init__(self, puller: Puller, labels: list[str], total: int):
+        self.puller = puller
+        self.client = puller.client
+        self.labels = list(labels)
+        self.total = total
+
+    def add_labels(self, labels: Iterable[str]) -> None:
+        self.labels = sorted(set(self.labels) | set(labels))
+
+    def run(self) -> list[dict[str, Any]]:
+        puller = self.puller
+        puller._tick("tokens", 0, self.total)
+        if self.total < TOKEN_CAP:
+            initial: list[tuple[TokenSlice, int | None]] = [(TokenSlice(), self.total)]
+        else:
+            initial = [(TokenSlice(labels=tuple(self.labels[i : i + LABELS_PER_SLICE])), None)
+                       for i in range(0, len(self.labels), LABELS_PER_SLICE)]
+            initial.append((TokenSlice(others=tuple(self.labels)), None))
+        pending = {self._submit(sl, n): sl for sl, n in initial}
+        rows: list[dict[str, Any]] = []
+        counted, failed = 0, False
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                pending.pop(future)
+                result = future.result()
+                if result is None:  # the guard recorded what was not read
+                    failed = True
+                    continue
+                n, got, parts = result
+                for part in parts:
+                    pending[self._submit(part, None)] = part
+                if not parts:
+                    rows.extend(got)
+                    counted += n
+                    puller._tick("tokens", n)
+        if not failed and not self.client.fatal and (counted != self.total or len(rows) != self.total):
+            with puller.lock:
+                puller.errors.append({"what": "SOQL OauthToken", "message": (
+                    f"the slices read add up to {len(rows)} tokens but the org counted {self.total}; tokens were "
+                    "created or revoked during the read, so pull again")})
+        return rows
+
+    def _submit(self, piece: TokenSlice, known: int | None) -> Future:
+        return self.puller.pool.submit(self.puller._guard, f"SOQL OauthToken: {piece.shown()}", self._read,
+                                       piece, known)
+
+    def _read(self, piece: TokenSlice, known: int | None) -> tuple[int, list[dict[str, Any]], list[TokenSlice]]:
+        n = known if known is not None else self.client.count("SELECT COUNT() FROM OauthToken" + piece.where())
+        if n == 0:
+            return 0, [], []
+        if n < TOKEN_CAP:
+            rows = self.client.query_all(TOKEN_FIELDS + piece.where())
+            if len(rows) != n:
+                raise ValueError(f"read {len(rows)} of the {n} tokens counted in this slice (tokens changed during "
+                                 "the read?)")
+            return n, rows, []
+        return n, [], self._split(piece, n)
+
+    def _split(self, piece: TokenSlice, n: int) -> list[TokenSlice]:
+        if piece.labels is not None and len(piece.labels) > 1:
+            half = len(piece.labels) // 2
+            return [TokenSlice(labels=piece.labels[:half]), TokenSlice(labels=piece.labels[half:])]
+        if piece.start is None or piece.end is None:
+            first, last = (self._created(piece, order) for order in ("ASC", "DESC"))
+            start, end = first, last + dt.timedelta(seconds=1)
+            parts = max(2, math.ceil(n / (TOKEN_CAP * 0.8)))
+        else:
+            start, end, parts = piece.start, piece.end, 2
+        step = (end - start) / parts
+        if step < dt.timedelta(seconds=1):
+            raise ValueError(f"{n} tokens were created within one second; they cannot be read under the "
+                             f"{TOKEN_CAP}-row cap")
+        bounds = [start + (step * i).__floordiv__(dt.timedelta(seconds=1)) * dt.timedelta(seconds=1)
+                  for i in range(parts)] + [end]
+        return [TokenSlice(piece.labels, piece.others, a, b) for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
+
+    def _created(self, piece: TokenSlice, order: str) -> dt.datetime:
+        rows = self.client.query_all(f"SELECT CreatedDate FROM OauthToken{piece.where()} ORDER BY CreatedDate "
+                                     f"{order} LIMIT 1")
+        if not rows or not rows[0].get("CreatedDate"):
+            raise ValueError("the oldest and newest token of this slice could not be read")
+        return parse_time(rows[0]["CreatedDate"])
