@@ -32,7 +32,7 @@ from auditor.sources import org_apps, read_inputs
 if TYPE_CHECKING:
     from auditor.sources.org.target import OrgTarget
 
-ACCESS_FORMATS = ("table", "json", "csv")
+ACCESS_FORMATS = ("table", "json", "csv", "html")
 ASSIGNED, ALL_USERS, UNKNOWN = "assigned", "all_users", "unknown"
 
 
@@ -253,6 +253,10 @@ def render(result: AccessResult, output_format: str) -> str:
         return json.dumps(result.as_dict(), ensure_ascii=False, indent=2) + "\n"
     if output_format == "csv":
         return _csv(result)
+    if output_format == "html":
+        from auditor.formats import access_html
+
+        return access_html.render(result.as_dict(), result.notes, result.errors)
     return _table(result)
 
 

@@ -18,7 +18,8 @@ def access(
     names: Annotated[list[str] | None, typer.Argument(
         metavar="[SNAPSHOT] [APP...]", help="An org snapshot (.json) instead of an org option; then the apps to "
         "show, by API name or label (default: every app).")] = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", help="table, json or csv.")] = "table",
+    output_format: Annotated[str, typer.Option(
+        "--format", "-f", help="table, json, csv or html (one self-contained page).")] = "table",
     config: Annotated[Path | None, typer.Option(help="Config whose integration users to check "
                                                 "(default: .ca-audit.yaml found upward).")] = None,
     org: "OrgTarget | None" = None,

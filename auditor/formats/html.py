@@ -17,15 +17,13 @@ screen.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
-import json
 import re
 from typing import Any
 
 from auditor import __version__
 from auditor.formats._ci import apps_by_finding, counts_by_severity, placements, repo_path, waiver_text
+from auditor.formats._page import content_security_policy, document, script_json
 from auditor.model import (
     CONNECTED_APP,
     EXTERNAL_CLIENT_APP,
@@ -71,23 +69,6 @@ def fix_for_kind(text: str, kind: str) -> str | None:
     else:
         return None
     return " ".join(f"{prefix} {chosen} {rest}".split())
-
-
-def script_json(data: Any) -> str:
-    """JSON that can sit inside <script>: no `</script>`, `<!--` or entity can form, and the
-    line separators some parsers treat as line ends are escaped too."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-    return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
-def _sha256(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
-
-
-def content_security_policy(style: str, script: str) -> str:
-    return (f"default-src 'none'; script-src {_sha256(script)}; style-src {_sha256(style)}; "
-            "base-uri 'none'; form-action 'none'")
 
 
 class _Texts:
@@ -266,28 +247,12 @@ def _header(report: Report) -> str:
 
 
 def render(report: Report) -> str:
-    css_class, word, _reason = _verdict(report)
-    policy = content_security_policy(STYLE, SCRIPT)
-    return "\n".join([
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        f'<meta http-equiv="Content-Security-Policy" content="{html.escape(policy)}">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        '<meta name="referrer" content="no-referrer">',
-        f"<title>ca-audit report: {word}</title>",
-        f"<style>{STYLE}</style>",
-        "</head>",
-        "<body>",
-        _header(report),
-        BODY,
-        f'<script type="application/json" id="report-data">{script_json(page_data(report))}</script>',
-        f"<script>{SCRIPT}</script>",
-        "</body>",
-        "</html>",
-        "",
-    ])
+    _css_class, word, _reason = _verdict(report)
+    return document(title=f"ca-audit report: {word}", style=STYLE, script=SCRIPT,
+                    body=[_header(report), BODY], data_id="report-data", data=page_data(report))
+
+
+__all__ = ["content_security_policy", "fix_for_kind", "page_data", "render", "script_json"]
 
 
 BODY = """<main>
