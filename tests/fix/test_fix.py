@@ -203,12 +203,13 @@ def test_the_reviewed_metadata_edits_are_not_called_org_only(tmp_path, app, rule
     assert item["reason"] == "no patch yet" and "in source" in item["detail"], item
 
 
-def test_org_only_fixes_stay_not_expressible_in_metadata(tmp_path):
+def test_a_metadata_fix_ca_audit_does_not_write_is_left_to_the_owner(tmp_path):
     folder = project(tmp_path, SAMPLE, "as-is")
     plan = fix_json(folder, tmp_path, "--app", "Legacy_Reporting")
-    [item] = [r for r in plan["remaining"] if r["rule_id"] == "CA-23"]  # rotate the secret in the org first
-    assert item["reason"] == "not expressible in metadata"
-    assert item["detail"].startswith("Setup → App Manager")
+    # CA-23: rotate the secret in the org, then delete the element by hand; ca-audit never edits a secret line
+    [item] = [r for r in plan["remaining"] if r["rule_id"] == "CA-23"]
+    assert item["reason"] == "no patch yet"
+    assert item["detail"].startswith("edit by hand: Setup → App Manager") and "<consumerSecret>" in item["detail"]
 
 
 def test_eca_permission_set_goes_into_the_policies_file_in_schema_order(tmp_path):
