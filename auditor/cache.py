@@ -28,8 +28,11 @@ def read(key: str) -> Any | None:
     if directory is None:
         return None
     try:  # bounded like any input: a FIFO or a huge file planted in the cache must not hang the run
-        return safeio.json_loads(safeio.read_text(directory / f"{key}.json"))
-    except (safeio.Refused, ValueError):
+        text = safeio.read_text(directory / f"{key}.json")
+        if safeio.brackets_deeper_than(text, safeio.MAX_JSON_DEPTH):  # the quick check: a miss, never a crash
+            return None
+        return json.loads(text)
+    except (safeio.Refused, ValueError, RecursionError):
         return None
 
 

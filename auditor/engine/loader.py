@@ -141,7 +141,8 @@ def _condition_shape(condition: object, depth: int = 0) -> bool:
         return len(condition) == 1 and _condition_shape(condition["not"], depth + 1)
     operators = [key for key in condition if key != "field"]
     return condition.get("field") in FIELDS and len(operators) == 1 and operators[0] in OPERATORS and \
-        (operators[0] != "matches" or isinstance(condition["matches"], str))
+        (operators[0] != "matches" or (isinstance(condition["matches"], str)
+                                       and pattern_problem(condition["matches"]) is None))
 
 
 def rule_shape(document: object) -> bool:
