@@ -128,8 +128,8 @@ def _selected(app: App, wanted: set[str]) -> bool:
     return bool(keys & {w.lower() for w in wanted})
 
 
-def setup_path(fix: str, kind: str) -> str:
-    """The part of a rule's fix text for this kind of app, up to where the source change begins."""
+def _kind_part(fix: str, kind: str) -> str:
+    """A rule's fix text from this kind's marker ("Connected app:" / "External client app:") to the other's."""
     marker = "Connected app:" if kind == "connected_app" else "External client app:"
     other = "External client app:" if kind == "connected_app" else "Connected app:"
     text = " ".join(fix.split())
@@ -137,20 +137,20 @@ def setup_path(fix: str, kind: str) -> str:
         text = text.split(marker, 1)[1]
     if other in text:
         text = text.split(other, 1)[0]
-    text = re.split(r"\.\s+(?=[A-Z])", text.split("; in source", 1)[0].split(" in source ", 1)[0], maxsplit=1)[0]
+    return text
+
+
+def setup_path(fix: str, kind: str) -> str:
+    """The part of a rule's fix text for this kind of app, up to where the source change begins."""
+    before_source = _kind_part(fix, kind).split("; in source", 1)[0].split(" in source ", 1)[0]
+    text = re.split(r"\.\s+(?=[A-Z])", before_source, maxsplit=1)[0]
     return text.strip().rstrip(".;,").strip()
 
 
 def source_change(fix: str, kind: str) -> str:
     """The metadata change a rule's fix text names for this kind of app (`in source …`), or ``."""
-    marker = "Connected app:" if kind == "connected_app" else "External client app:"
-    other = "External client app:" if kind == "connected_app" else "Connected app:"
-    text = " ".join(fix.split())
-    if marker in text:
-        text = text.split(marker, 1)[1]
-    if other in text:
-        text = text.split(other, 1)[0]
-    text = re.split(r";\s*(?:external client app|connected app):", text, maxsplit=1, flags=re.I)[0]
+    text = re.split(r";\s*(?:external client app|connected app):", _kind_part(fix, kind), maxsplit=1,
+                    flags=re.I)[0]
     found = re.search(r"\bin source\b(.*?)(?:\.\s+(?=[A-Z])|\.?$)", text)
     return f"in source{found.group(1)}".rstrip(".;, ") if found else ""
 
