@@ -323,46 +323,40 @@ def _key_line(text: str, path: list[Any], key: str) -> int | None:
     """The 1-based line of `key` in the mapping at `path` (for messages only)."""
     import yaml
 
-    try:
-        node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        return None
-    for part in path:
-        if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == str(part)), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
-        else:
-            node = None
-        if node is None:
-            return _line_of(text, path)
-    if isinstance(node, yaml.MappingNode):
-        for k, _v in node.value:
+    found, complete = _walk_yaml(text, path)
+    if complete and isinstance(found, yaml.MappingNode):
+        for k, _v in found.value:
             if k.value == key:
                 return int(k.start_mark.line) + 1
     return _line_of(text, path)
 
 
 def _line_of(text: str, path: list[Any]) -> int | None:
-    """The 1-based line of a path inside a YAML document (for messages only)."""
+    """The 1-based line of a path inside a YAML document, or of its deepest part that exists (for
+    messages only)."""
+    found, _complete = _walk_yaml(text, path)
+    return found.start_mark.line + 1 if found is not None else None
+
+
+def _walk_yaml(text: str, path: list[Any]) -> tuple[Any, bool]:
+    """(the node at `path`, or the deepest node on the way to it; whether the whole path was found)."""
     import yaml
 
     try:
         node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
-        return None
-    line = node.start_mark.line + 1 if node else None
+        return None, False
     for part in path:
         if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == str(part)), None)
+            child = next((v for k, v in node.value if k.value == str(part)), None)
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-            node = node.value[part]
+            child = node.value[part]
         else:
-            break
-        if node is None:
-            break
-        line = node.start_mark.line + 1
-    return line
+            child = None
+        if child is None:
+            return node, False
+        node = child
+    return node, True
 
 
 def _plain(value: Any) -> Any:
