@@ -58,3 +58,15 @@ def document(*, title: str, style: str, script: str, body: list[str], data_id: s
         "</html>",
         "",
     ])
+
+
+# Small DOM helpers both pages' scripts use: text goes in through textContent only, never as markup.
+DOM_HELPERS = """function $(id) { return document.getElementById(id); }
+function el(tag, cls, text) {
+  var e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined && text !== null) e.textContent = String(text);
+  return e;
+}
+function add(parent, child) { parent.appendChild(child); return child; }
+"""

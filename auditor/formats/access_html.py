@@ -18,7 +18,7 @@ import html
 from typing import Any
 
 from auditor import __version__
-from auditor.formats._page import document
+from auditor.formats._page import DOM_HELPERS, document
 from auditor.model import InputError
 
 ORG_FIELDS = (("org_name", "Org"), ("org_id", "Org id"), ("instance_url", "Instance"), ("pulled_at", "Read at"))
@@ -120,14 +120,7 @@ var apps = D.apps || [], LIMIT = 200;
 var POLICY = {admin_approved: "admin approved", self_authorized: "self authorized"};
 var KIND = {connected_app: "connected app", external_client_app: "external client app"};
 var state = {q: "", pu: "", key: "exposure", dir: 1}, open = {}, full = {}, hay = [];
-function $(id) { return document.getElementById(id); }
-function el(tag, cls, text) {
-  var e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
-function add(parent, child) { parent.appendChild(child); return child; }
+// the DOM helpers both pages share (formats/_page.py DOM_HELPERS)
 function policy(a) { return a.permitted_users || "unknown"; }
 function policyWord(a) { return POLICY[policy(a)] || policy(a); }
 function day(t) { return t ? String(t).slice(0, 10) : ""; }
@@ -302,3 +295,4 @@ draw();
 document.body.setAttribute("data-ready", "1");
 })();
 """
+SCRIPT = SCRIPT.replace("// the DOM helpers both pages share (formats/_page.py DOM_HELPERS)\n", DOM_HELPERS)

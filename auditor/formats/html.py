@@ -23,7 +23,7 @@ from typing import Any
 
 from auditor import __version__
 from auditor.formats._ci import apps_by_finding, counts_by_severity, placements, repo_path, waiver_text
-from auditor.formats._page import content_security_policy, document, script_json
+from auditor.formats._page import DOM_HELPERS, content_security_policy, document, script_json
 from auditor.model import (
     CONNECTED_APP,
     EXTERNAL_CLIENT_APP,
@@ -354,14 +354,7 @@ F.forEach(function (f, i) {
 var state = {q: "", sev: {}, none: true, kind: "", rule: "", key: "worst", dir: 1, page: 0, size: 100};
 var open = {}, shown = [];
 
-function $(id) { return document.getElementById(id); }
-function el(tag, cls, text) {
-  var e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined && text !== null) e.textContent = String(text);
-  return e;
-}
-function add(parent, child) { parent.appendChild(child); return child; }
+// the DOM helpers both pages share (formats/_page.py DOM_HELPERS)
 
 // A cell's code: 0-4 an active finding of that severity, 5 waived, 6 in the baseline, 7 passed, 8 not run.
 function cells(ai) {
@@ -656,3 +649,4 @@ header(); controls(); ruleTable(); marks(); apply();
 document.body.setAttribute("data-ready", "1");
 })();
 """
+SCRIPT = SCRIPT.replace("// the DOM helpers both pages share (formats/_page.py DOM_HELPERS)\n", DOM_HELPERS)
