@@ -84,13 +84,24 @@ def load_config(path: Path | None) -> tuple[Config, list[InputError]]:
         return Config(path=path), errors
     config = build_config(documents[0] or {}, path)
     config.text = files[0].text
-    project = _project_root(path.parent)
-    outside = [i for i, d in enumerate(config.rule_dirs) if safeio.outside(d, project)]
-    if outside:  # rule_dirs are the project's: a path (or link) out of its repository is refused
-        return Config(path=path), [InputError(shown, None, f"at rule_dirs.{i}: the folder is outside the "
-                                              "repository of the config (or a link out of it); not read")
-                                   for i in outside]
-    return config, []
+    errors = _rule_dir_errors(config, shown)
+    return (Config(path=path), errors) if errors else (config, [])
+
+
+def _rule_dir_errors(config: Config, shown: str) -> list[InputError]:
+    """Each `rule_dirs` entry is a folder inside the config's repository, reported at its own line."""
+    assert config.path is not None
+    project = _project_root(config.path.parent)
+    errors = []
+    for index, folder in enumerate(config.rule_dirs):
+        line = config_line(config, ["rule_dirs", index])
+        if safeio.outside(folder, project):  # rule_dirs are the project's: a path (or link) out of it is refused
+            errors.append(InputError(shown, line, f"at rule_dirs.{index}: the folder is outside the repository "
+                                                  "of the config (or a link out of it); not read"))
+        elif not folder.is_dir():  # paths are relative to the config's folder, not to where ca-audit runs
+            errors.append(InputError(shown, line, f"at rule_dirs.{index}: rule folder not found: "
+                                                  f"{safeio.display(display_path(folder))}"))
+    return errors
 
 
 def _project_root(folder: Path) -> Path:
@@ -100,12 +111,16 @@ def _project_root(folder: Path) -> Path:
     return next((c for c in [resolved, *resolved.parents] if (c / ".git").exists()), resolved)
 
 
-def param_line(config: Config, rule_id: str, name: str) -> int | None:
-    """The line of `rules.ID.params.NAME` in the config file, for a message. Computed only when there is a
-    problem to show: it parses the YAML again, which the cached path never does."""
-    from auditor.datafile import _line_of as line_of
+def config_line(config: Config, place: list[str | int]) -> int | None:
+    """The line of a place in the config file (a key such as `rules.CA-01`, or a list item), for a
+    message. Computed only when there is a problem to show: it parses the YAML again, which the
+    cached path never does."""
+    from auditor.datafile import key_line, line_of
 
-    return line_of(config.text, ["rules", rule_id, "params", name]) if config.text else None
+    if not config.text:
+        return None
+    *parent, last = place
+    return key_line(config.text, parent, last) if isinstance(last, str) else line_of(config.text, list(place))
 
 
 def config_problems(data: Any) -> list[Problem]:

@@ -27,6 +27,7 @@ from typing import Any
 
 from auditor import __version__, cache, safeio
 from auditor.model import APP_KINDS, FIELDS, FLOW_NAMES, RULE_TAGS, SEVERITY_WORDS, InputError
+from auditor.suggest import close_matches
 
 # The package folder in every install (wheel or editable); package data is read from it directly
 # (importlib.resources costs ~3 ms to import).
@@ -122,7 +123,7 @@ def _problem_error(file: DataFile, problem: Problem) -> InputError:
     if isinstance(problem, tuple):
         path, message = problem
         where = ".".join(_shown_key(part) for part in path) or "(top level)"
-        return InputError(file.shown, _line_of(file.text, path), f"at {where}: {message}")
+        return InputError(file.shown, line_of(file.text, path), f"at {where}: {message}")
     return InputError(file.shown, None, problem)
 
 
@@ -256,8 +257,8 @@ def _describe(error: Any, file: DataFile) -> InputError:
         message = f"at {where}: unknown key {_shown_key(key)!r}"
         close = _closest(key, known)
         message += f" (did you mean {close!r}?)" if close else f"; known keys: {', '.join(sorted(known))}"
-        return InputError(file.shown, _key_line(file.text, list(best.absolute_path), key), message)
-    return InputError(file.shown, _line_of(file.text, list(best.absolute_path)), f"at {where}: {_problem(best)}")
+        return InputError(file.shown, key_line(file.text, list(best.absolute_path), key), message)
+    return InputError(file.shown, line_of(file.text, list(best.absolute_path)), f"at {where}: {_problem(best)}")
 
 
 _TYPE_WORDS = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
@@ -313,13 +314,11 @@ def _unexpected_key(error: Any) -> tuple[str, list[str]] | None:
 
 
 def _closest(word: str, known: list[str]) -> str | None:
-    import difflib
-
-    matches = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    matches = close_matches(word, known, n=1)
     return matches[0] if matches else None
 
 
-def _key_line(text: str, path: list[Any], key: str) -> int | None:
+def key_line(text: str, path: list[Any], key: str) -> int | None:
     """The 1-based line of `key` in the mapping at `path` (for messages only)."""
     import yaml
 
@@ -328,10 +327,10 @@ def _key_line(text: str, path: list[Any], key: str) -> int | None:
         for k, _v in found.value:
             if k.value == key:
                 return int(k.start_mark.line) + 1
-    return _line_of(text, path)
+    return line_of(text, path)
 
 
-def _line_of(text: str, path: list[Any]) -> int | None:
+def line_of(text: str, path: list[Any]) -> int | None:
     """The 1-based line of a path inside a YAML document, or of its deepest part that exists (for
     messages only)."""
     found, _complete = _walk_yaml(text, path)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from auditor.config import Config, find_config, load_config, param_line
+from auditor.config import Config, config_line, find_config, load_config
 from auditor.engine.conditions import MatchRefused
 from auditor.engine.evaluate import active_rules, apply_waivers, run_rules
 from auditor.engine.loader import builtin_rules_dir, load_rules
@@ -24,6 +24,7 @@ from auditor.engine.rule import Rule
 from auditor.model import App, InputError, Report, Severity, display_path
 from auditor.sources import Inputs, SourceResult, org_apps, read_inputs
 from auditor.sources.normalize import infer_flows
+from auditor.suggest import suggestion
 
 if TYPE_CHECKING:
     from auditor.sources.org.target import OrgTarget
@@ -86,13 +87,13 @@ def prepare(options: AuditOptions) -> Setup:
         configured = config.disabled_rules | set(config.severity_overrides) | set(config.rule_params)
         shown = display_path(config.path) if config.path else "config"
         for rule_id in sorted(configured - known):
-            message = f"at rules.{rule_id}: no loaded rule has this id"
-            errors.append(InputError(shown, None, message))
+            message = f"at rules.{rule_id}: no loaded rule has this id{suggestion(rule_id, known)}"
+            errors.append(InputError(shown, config_line(config, ["rules", rule_id]), message))
         by_id = {rule.id: rule for rule in rules}
         for rule_id, values in sorted(config.rule_params.items()):
             if rule_id in by_id:
                 for name, problem in param_problems(by_id[rule_id], values):
-                    errors.append(InputError(shown, param_line(config, rule_id, name),
+                    errors.append(InputError(shown, config_line(config, ["rules", rule_id, "params", name]),
                                              f"at rules.{rule_id}.params.{problem}"))
     selected = [r for r in rules if (not options.only or r.id in options.only) and r.id not in options.skip]
     return Setup(config, selected, errors, known)

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from auditor.cli.common import suggestion, text_or_json, usage_error
+from auditor.cli.common import text_or_json, usage_error
 from auditor.cli.org_options import with_org_options
 from auditor.model import PREFLIGHT_FLOWS
+from auditor.suggest import suggestion
 
 if TYPE_CHECKING:  # only the `org` annotation, which typer never evaluates (the org options replace it)
     from auditor.sources.org.target import OrgTarget

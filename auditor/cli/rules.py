@@ -6,9 +6,10 @@ from typing import Annotated
 
 import typer
 
-from auditor.cli.common import suggestion, usage_error
+from auditor.cli.common import usage_error
 from auditor.engine.rule import Rule
 from auditor.model import short_kind
+from auditor.suggest import suggestion
 
 rules_app = typer.Typer(help="List, show, validate and test rules.", no_args_is_help=True)
 

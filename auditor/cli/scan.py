@@ -7,11 +7,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor.cli.common import ids, severity, suggestion, usage_error
+from auditor.cli.common import ids, severity, usage_error
 from auditor.cli.org_options import with_org_options
 from auditor.formats import FORMATS
 from auditor.model import FLOW_NAMES, SEVERITY_WORDS, Report
 from auditor.safeio import display as safe_display
+from auditor.suggest import suggestion
 
 if TYPE_CHECKING:  # only the `org` annotation, which typer never evaluates (the org options replace it)
     from auditor.sources.org.target import OrgTarget

@@ -125,10 +125,28 @@ def test_invalid_yaml_config_names_the_line(tmp_path: Path):
 
 def test_config_naming_an_unknown_rule_is_an_error(tmp_path: Path):
     config = tmp_path / ".ca-audit.yaml"
-    config.write_text("rules:\n  CA-99: off\n  CA-14: {severity: low}\n")
+    config.write_text("rules:\n  CA-99: off\n  CA-14: {severity: low}\n  CA-3:\n    severity: low\n")
     code, report = run_json("scan", str(SAMPLE), "--config", str(config))
     assert code == 2
-    assert [e["message"] for e in report["input_errors"]] == ["at rules.CA-99: no loaded rule has this id"]
+    errors = {e["message"].partition(" (")[0]: e for e in report["input_errors"]}
+    assert sorted(errors) == ["at rules.CA-3: no loaded rule has this id", "at rules.CA-99: no loaded rule has this id"]
+    # each at the line of its own key, with the id it most likely meant
+    assert errors["at rules.CA-3: no loaded rule has this id"]["line"] == 4
+    assert errors["at rules.CA-3: no loaded rule has this id"]["message"].endswith("(did you mean 'CA-03'?)")
+    assert errors["at rules.CA-99: no loaded rule has this id"]["line"] == 2
+
+
+def test_a_missing_config_rule_folder_is_named_at_its_line_relative_to_the_config(tmp_path: Path):
+    project = tmp_path / "project"
+    (project / ".git").mkdir(parents=True)
+    (project / "policies").mkdir()
+    config = project / ".ca-audit.yaml"
+    config.write_text("fail_on: high\nrule_dirs:\n  - policies\n  - policis\n")
+    code, report = run_json("scan", str(SAMPLE), "--config", str(config))
+    assert code == 2
+    [error] = report["input_errors"]
+    assert error["line"] == 4 and error["message"].startswith("at rule_dirs.1: rule folder not found: ")
+    assert error["message"].endswith("project/policis")
 
 
 def test_config_app_that_matches_nothing_is_noted(tmp_path: Path):
