@@ -12,7 +12,7 @@ PACKAGE = REPO / "auditor"
 
 # Lower number = lower layer. A module may import its own layer or any layer below it.
 LAYERS = {
-    "auditor": 0, "auditor.model": 0, "auditor.suggest": 0,
+    "auditor": 0, "auditor.model": 0, "auditor.suggest": 0, "auditor.fixtext": 0,
     "auditor.cache": 1, "auditor.datafile": 1, "auditor.config": 1, "auditor.catalogue": 1,
     "auditor.certificates": 1,
     "auditor.sources": 2, "auditor.engine": 2,

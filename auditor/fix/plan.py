@@ -15,6 +15,7 @@ from auditor.engine.rule import Rule
 from auditor.fix import patches as patch_data
 from auditor.fix.diff import SecretLineChanged, unified_diff
 from auditor.fix.writer import Written, file_reader, write
+from auditor.fixtext import kind_part
 from auditor.model import FILES, KIND_WORDS, App, Finding, InputError, Report, display_path
 from auditor.pipeline import AuditOptions, apps_of, audit, prepare, read_sources
 from auditor.sources import SourceResult
@@ -128,28 +129,16 @@ def _selected(app: App, wanted: set[str]) -> bool:
     return bool(keys & {w.lower() for w in wanted})
 
 
-def _kind_part(fix: str, kind: str) -> str:
-    """A rule's fix text from this kind's marker ("Connected app:" / "External client app:") to the other's."""
-    marker = "Connected app:" if kind == "connected_app" else "External client app:"
-    other = "External client app:" if kind == "connected_app" else "Connected app:"
-    text = " ".join(fix.split())
-    if marker in text:
-        text = text.split(marker, 1)[1]
-    if other in text:
-        text = text.split(other, 1)[0]
-    return text
-
-
 def setup_path(fix: str, kind: str) -> str:
     """The part of a rule's fix text for this kind of app, up to where the source change begins."""
-    before_source = _kind_part(fix, kind).split("; in source", 1)[0].split(" in source ", 1)[0]
+    before_source = kind_part(fix, kind).split("; in source", 1)[0].split(" in source ", 1)[0]
     text = re.split(r"\.\s+(?=[A-Z])", before_source, maxsplit=1)[0]
     return text.strip().rstrip(".;,").strip()
 
 
 def source_change(fix: str, kind: str) -> str:
     """The metadata change a rule's fix text names for this kind of app (`in source …`), or ``."""
-    text = re.split(r";\s*(?:external client app|connected app):", _kind_part(fix, kind), maxsplit=1,
+    text = re.split(r";\s*(?:external client app|connected app):", kind_part(fix, kind), maxsplit=1,
                     flags=re.I)[0]
     found = re.search(r"\bin source\b(.*?)(?:\.\s+(?=[A-Z])|\.?$)", text)
     return f"in source{found.group(1)}".rstrip(".;, ") if found else ""

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,34 +147,3 @@ def counts_by_severity(findings: list[Finding]) -> dict[str, int]:
 
 
 
-# Fix texts of rules that apply to both kinds say "Connected app: … External client app: …";
-# a report about one app shows only its kind's part, with the sentences both kinds share.
-_KIND_MARKERS = {"connected_app": "Connected app:", "external_client_app": "External client app:"}
-_SENTENCE_END = re.compile(r"(?<=[.)])\s+(?=[A-Z])")
-
-
-def fix_for_kind(fix: str, kind: str) -> str:
-    """The part of a fix text that applies to an app of `kind` (the whole text when it has no
-    per-kind parts)."""
-    fix = (fix or "").strip()
-    starts = sorted((fix.find(marker), k) for k, marker in _KIND_MARKERS.items() if marker in fix)
-    if len(starts) < 2 or kind not in _KIND_MARKERS:
-        return fix
-    prefix = fix[: starts[0][0]].strip()
-    parts: dict[str, str] = {}
-    trailer = ""
-    for index, (start, part_kind) in enumerate(starts):
-        end = starts[index + 1][0] if index + 1 < len(starts) else len(fix)
-        part = fix[start:end].strip()
-        if index + 1 == len(starts):  # the last part runs to its first sentence end; the rest is shared
-            cut = _first_sentence_end(part)
-            part, trailer = part[:cut].strip(), part[cut:].strip()
-        parts[part_kind] = part
-    return " ".join(p for p in (prefix, parts[kind], trailer) if p)
-
-
-def _first_sentence_end(text: str) -> int:
-    for match in _SENTENCE_END.finditer(text):
-        if text.count("`", 0, match.start()) % 2 == 0:  # not inside a code span
-            return match.start()
-    return len(text)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import csv
 import io
 
-from auditor.formats._ci import fix_for_kind, placements, severity_word, sort_key, waiver_text
+from auditor.fixtext import fix_for_kind
+from auditor.formats._ci import placements, severity_word, sort_key, waiver_text
 from auditor.model import Report
 
 COLUMNS = ["record", "severity", "rule_id", "app", "kind", "path", "line", "column", "message", "fix", "waived",

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from auditor.fixtext import fix_for_kind
 from auditor.formats._ci import (
-    fix_for_kind,
     placements,
     repo_path,
     severity_word,

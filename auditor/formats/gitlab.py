@@ -18,7 +18,8 @@ import hashlib
 import json
 from typing import Any
 
-from auditor.formats._ci import fix_for_kind, placements, repo_path, severity_word, sort_key
+from auditor.fixtext import fix_for_kind
+from auditor.formats._ci import placements, repo_path, severity_word, sort_key
 from auditor.model import Report
 
 # ca-audit's five severities onto GitLab's five, in order.

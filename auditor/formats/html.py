@@ -18,15 +18,13 @@ screen.
 from __future__ import annotations
 
 import html
-import re
 from typing import Any
 
 from auditor import __version__
+from auditor.fixtext import fix_for_kind
 from auditor.formats._ci import apps_by_finding, counts_by_severity, placements, repo_path, waiver_text
 from auditor.formats._page import DOM_HELPERS, content_security_policy, document, script_json
 from auditor.model import (
-    CONNECTED_APP,
-    EXTERNAL_CLIENT_APP,
     KIND_ABBREVIATIONS,
     KIND_WORDS,
     ORG,
@@ -39,36 +37,6 @@ from auditor.model import (
 # Finding states in the embedded data (the script names them the same way).
 ACTIVE, WAIVED, BASELINED = 0, 1, 2
 
-# Fix texts describe both kinds: "… Connected app: …. External client app: …. <advice for both>".
-# Split only when each marker occurs once, at a sentence start, in that order; otherwise the
-# whole text is the fix. The whole text is always on the page too.
-_CA_MARK = re.compile(r"(?:^|(?<=[.:]\s))connected app:", re.IGNORECASE)
-_ECA_MARK = re.compile(r"(?:^|(?<=[.:]\s))external client app:", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"\.\s+(?=[A-Z])")
-
-
-def fix_for_kind(text: str, kind: str) -> str | None:
-    """The part of a two-kind fix text that applies to `kind` (with the advice for both kinds
-    around it), or None when the text is not split by kind."""
-    text = " ".join(str(text or "").split())
-    if len(re.findall(r"connected app:", text, re.IGNORECASE)) != 1:
-        return None
-    if len(re.findall(r"external client app:", text, re.IGNORECASE)) != 1:
-        return None
-    ca, eca = _CA_MARK.search(text), _ECA_MARK.search(text)
-    if ca is None or eca is None or ca.start() >= eca.start():
-        return None
-    end = _SENTENCE_END.search(text, eca.end())
-    eca_end = end.end() if end else len(text)
-    prefix, ca_part = text[: ca.start()], text[ca.start(): eca.start()]
-    eca_part, rest = text[eca.start(): eca_end], text[eca_end:]
-    if kind == CONNECTED_APP:
-        chosen = ca_part
-    elif kind == EXTERNAL_CLIENT_APP:
-        chosen = eca_part
-    else:
-        return None
-    return " ".join(f"{prefix} {chosen} {rest}".split())
 
 
 class _Texts:
@@ -252,7 +220,7 @@ def render(report: Report) -> str:
                     body=[_header(report), BODY], data_id="report-data", data=page_data(report))
 
 
-__all__ = ["content_security_policy", "fix_for_kind", "page_data", "render", "script_json"]
+__all__ = ["content_security_policy", "page_data", "render", "script_json"]
 
 
 BODY = """<main>

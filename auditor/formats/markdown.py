@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import re
 
+from auditor.fixtext import fix_for_kind
 from auditor.formats._ci import (
     Placement,
     apps_by_finding,
     counts_by_severity,
     finding_repo_path,
-    fix_for_kind,
     placements,
     repo_path,
     rule_attr,

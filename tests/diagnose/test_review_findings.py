@@ -4,7 +4,7 @@ only what applies."""
 
 from __future__ import annotations
 
-from auditor.formats._ci import fix_for_kind
+from auditor.fixtext import fix_for_kind
 from tests.conftest import SAMPLE, run_cli, run_json
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from auditor.fixtext import fix_for_kind
 from auditor.formats import render
-from auditor.formats._ci import fix_for_kind
 from auditor.formats.markdown import escape
 from tests.ci_support import add_waiver, sample_copy, scan
 from tests.conftest import ECA_APPS, run_cli
