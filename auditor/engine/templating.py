@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_.]*)\}")
+MAX_LISTED = 10  # items of a list value shown in a message
 
 
 def placeholders(template: str) -> list[str]:
@@ -25,5 +26,9 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return ", ".join(str(v) for v in value) if value else "none"
+        if not value:
+            return "none"
+        shown = ", ".join(str(v) for v in value[:MAX_LISTED])
+        # an app from a pull request may carry thousands of scopes or callback URLs: the message stays short
+        return shown if len(value) <= MAX_LISTED else f"{shown}, … ({len(value)} in all)"
     return str(value)

@@ -126,3 +126,15 @@ def test_the_rule_reference_documents_parameters():
     docs = (Path(__file__).resolve().parents[2] / "docs" / "rules.md").read_text(encoding="utf-8")
     assert ("- Parameter `allowed_callback_hosts` (no default: the rule is off until `.ca-audit.yaml` sets it)"
             in docs)
+
+
+def test_a_long_list_in_a_message_is_cut_with_its_count(tmp_path):
+    """A pull request may give an app thousands of callback URLs: the message names ten and the count."""
+    urls = "\n".join(f"https://host{i:02d}.vendor.example.net/cb" for i in range(25))
+    folder = project(tmp_path, "rules:\n  CA-37:\n    params:\n      allowed_callback_hosts: [app.example.com]\n")
+    app = folder / "connectedApps" / "Vendor_Sync.connectedApp-meta.xml"
+    app.write_text(VENDOR_APP.replace("https://oauth.vendor.example.net/callback", urls), encoding="utf-8")
+    code, [finding] = ca37(folder)
+    assert code == 0  # medium: below fail_on
+    assert "(all of its callback hosts: app.northwind.example.com, host00.vendor.example.net," in finding["message"]
+    assert finding["message"].endswith("host08.vendor.example.net, … (26 in all))")
