@@ -32,6 +32,12 @@ MD_NS = "http://soap.sforce.com/2006/04/metadata"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 
+# "In each REST call, the maximum length for the combined URI and headers is 16,384 bytes. A request
+# exceeding this limit returns a 431 Request Header Fields Too Large error. If the URI itself exceeds
+# this limit, the request returns a 414 URI Too Long error." (Salesforce Help, article 000386264.)
+# The body Salesforce sends with them is not documented; the fake sends the status text.
+MAX_URI_AND_HEADERS = 16_384
+
 INVALID_SESSION = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 REQUEST_LIMIT = [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
 SERVER_UNAVAILABLE = [{"message": "Server temporarily unavailable", "errorCode": "SERVER_UNAVAILABLE"}]
@@ -530,6 +536,13 @@ class _Handler(BaseHTTPRequestHandler):
             fake._in_flight += 1
             fake.max_in_flight = max(fake.max_in_flight, fake._in_flight)
         try:
+            uri = len(self.path.encode())
+            if uri > MAX_URI_AND_HEADERS:
+                self._send(414, b"URI Too Long", "text/plain;charset=UTF-8")
+                return
+            if uri + sum(len(f"{k}: {v}".encode()) for k, v in self.headers.items()) > MAX_URI_AND_HEADERS:
+                self._send(431, b"Request Header Fields Too Large", "text/plain;charset=UTF-8")
+                return
             actions = fake._take_rules(method, self.path, body)
             if fake.latency:
                 time.sleep(fake.latency)

@@ -12,8 +12,9 @@ What is read, with as few calls as the APIs allow:
   "Use Any API Client" / "Approve Uninstalled Connected Apps" permissions, and User +
   PermissionSetAssignment for the integration users (declared in config, and run-as users);
 - OauthToken, every row however many: counted first, read whole when under Salesforce's silent
-  2,500-row cap, else in slices (app labels, then CreatedDate windows) each counted and read
-  under the cap; the slices must add up to the count, or the read is an error naming the slice;
+  2,500-row cap, else in slices (app labels, then CreatedDate windows; CreatedDate windows of the
+  whole table when the labels are too many for one URL) each counted and read under the cap; the
+  slices must add up to the count, or the read is an error naming the slice (tokens.py);
 - LoginHistory: OAuth logins (LoginType 'Remote Access 2.0', successful) of the last 90 days, in
   date windows read side by side, kept as (app, user, logins, last login);
 - for `ca-audit access`: frozen users (UserLogin.IsFrozen), the number of active users, the
@@ -525,9 +526,11 @@ def _add_login(logins: dict[tuple[str, str], dict[str, Any]], row: dict[str, Any
 
 def request_budget(*, apps: int, eca_parts: int = 0, users: int, tokens: int, apps_over_cap: int = 0,
                    tokens_over_cap: int = 0, login_rows: int = 0, grants: int = 0, assignment_rows: int = 0,
-                   profile_users: int = 0, integration_users: int = 0) -> int:
+                   profile_users: int = 0, integration_users: int = 0, token_slices: int | None = None) -> int:
     """The most API requests a pull makes (docs/org.md, "Read budget"). Each SOQL object is counted as
-    its pages (2,000 rows; OauthToken 500); `users` are the users looked up by Id."""
+    its pages (2,000 rows; OauthToken 500); `users` are the users looked up by Id. `token_slices`: the
+    first OauthToken slices over the cap, len(token_plan(labels)) — ⌈N/40⌉ + 1 for short labels — or 0
+    when the labels do not fit in a URL and the whole table is read in CreatedDate windows."""
     def pages(rows: int, size: int = PAGE) -> int:
         return max(1, math.ceil(rows / size))
 
@@ -536,8 +539,10 @@ def request_budget(*, apps: int, eca_parts: int = 0, users: int, tokens: int, ap
     logins = LOGIN_WINDOWS + math.ceil(login_rows / PAGE)
     if tokens < TOKEN_CAP:
         token_requests = pages(tokens, 500)
+    elif token_slices == 0:  # the oldest and newest token, then windows of about 2,000 counted and read
+        token_requests = 1 + 2 + math.ceil(tokens / 500) + 3 * math.ceil(tokens / (TOKEN_CAP * 0.4))
     else:
-        batches = math.ceil(apps / LABELS_PER_SLICE) + 1
+        batches = math.ceil(apps / LABELS_PER_SLICE) + 1 if token_slices is None else token_slices
         token_requests = 1 + 3 * batches + math.ceil(tokens / 500) \
             + apps_over_cap * (2 * math.ceil(math.log2(LABELS_PER_SLICE)) * 2 + 2) \
             + 3 * math.ceil(tokens_over_cap / (TOKEN_CAP * 0.4))

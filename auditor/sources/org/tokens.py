@@ -1,5 +1,9 @@
 """Every OauthToken row, however many: Salesforce returns at most 2,500 rows for a query of this
-object (salesforce-facts.md §3.4), so the pull counts first and reads slices under the cap."""
+object (salesforce-facts.md §3.4), so the pull counts first and reads slices under the cap.
+
+Slices go by app label while the query naming every installed label (for the tokens of apps that
+are not installed, `AppName NOT IN (…)`) fits in a GET URL (soql.QUERY_URL_BUDGET); with more or
+longer labels than that, the whole table is read in CreatedDate windows, with no AppName filter."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from auditor.sources.org.client import ROW_CAPS, OrgClient
-from auditor.sources.org.soql import parse_time, quote, soql_time
+from auditor.sources.org.soql import QUERY_URL_BUDGET, parse_time, quote, soql_time, url_length
 
 
 class Puller(Protocol):
@@ -29,7 +33,8 @@ class Puller(Protocol):
 
 TOKEN_FIELDS = "SELECT AppName, UserId, User.Username, CreatedDate, LastUsedDate, UseCount FROM OauthToken"
 TOKEN_CAP = ROW_CAPS["OauthToken"]
-LABELS_PER_SLICE = 40  # app labels per OauthToken slice: keeps the GET URL short
+LABELS_PER_SLICE = 40  # app labels per OauthToken slice
+_ANY_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)  # stands for a window's bounds when sizing a query
 
 
 @dataclass(frozen=True)
@@ -66,9 +71,29 @@ class TokenSlice:
         return f"tokens of {apps}{window}"
 
 
+def fits(piece: TokenSlice) -> bool:
+    """Whether every query made for this slice (its rows, in a CreatedDate window) fits in the URL budget."""
+    windowed = TokenSlice(piece.labels, piece.others, _ANY_TIME, _ANY_TIME)
+    return url_length(TOKEN_FIELDS + windowed.where() + " ORDER BY CreatedDate DESC LIMIT 1") <= QUERY_URL_BUDGET
+
+
+def token_plan(labels: list[str]) -> list[TokenSlice] | None:
+    """The first slices of a read over the cap: app labels, LABELS_PER_SLICE a slice, and the tokens of
+    every other app (`AppName NOT IN` every label). None when that last query does not fit in a URL: the
+    whole table is then read in CreatedDate windows. (When it fits, every `AppName IN` slice, naming
+    fewer of the same labels, fits too.)"""
+    labels = sorted(set(labels))
+    others = TokenSlice(others=tuple(labels))
+    if not labels or not fits(others):
+        return None
+    step = LABELS_PER_SLICE
+    return [TokenSlice(labels=tuple(labels[i : i + step])) for i in range(0, len(labels), step)] + [others]
+
+
 class TokenReader:
     """Every OauthToken row, however many: count, then read slices under the 2,500-row cap, splitting
-    a slice by app labels, then by CreatedDate windows, until it fits; the slices must add up to the count."""
+    a slice by app labels, then by CreatedDate windows, until it fits; the slices must add up to the count.
+    With too many labels for one URL (token_plan), the slices are CreatedDate windows of the whole table."""
 
     def __init__(self, puller: Puller, labels: list[str], total: int):
         self.puller = puller
@@ -82,12 +107,11 @@ class TokenReader:
     def run(self) -> list[dict[str, Any]]:
         puller = self.puller
         puller._tick("tokens", 0, self.total)
-        if self.total < TOKEN_CAP:
-            initial: list[tuple[TokenSlice, int | None]] = [(TokenSlice(), self.total)]
-        else:
-            initial = [(TokenSlice(labels=tuple(self.labels[i : i + LABELS_PER_SLICE])), None)
-                       for i in range(0, len(self.labels), LABELS_PER_SLICE)]
-            initial.append((TokenSlice(others=tuple(self.labels)), None))
+        plan = token_plan(self.labels) if self.total >= TOKEN_CAP else None
+        # Under the cap one query reads everything; without a plan, the whole table (known count) is split
+        # into CreatedDate windows.
+        initial: list[tuple[TokenSlice, int | None]] = [(TokenSlice(), self.total)] if plan is None \
+            else [(piece, None) for piece in plan]
         pending = {self._submit(sl, n): sl for sl, n in initial}
         rows: list[dict[str, Any]] = []
         counted, failed = 0, False
