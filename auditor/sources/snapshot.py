@@ -39,6 +39,10 @@ METADATA_TYPES = (
     "ExtlClntAppOauthSettings",
     "ExtlClntAppOauthConfigurablePolicies",
 )
+# Org-wide settings, read by their one name (readMetadata("OauthOidcSettings", ["OauthOidc"]), as for
+# any Settings type: the file is settings/OauthOidc.settings); a snapshot without them leaves them unknown.
+SETTINGS_RECORDS = {"OauthOidcSettings": "OauthOidc"}
+SNAPSHOT_TYPES = (*METADATA_TYPES, *SETTINGS_RECORDS)
 SFDX_ROOT = "force-app/main/default"
 # Where `sf project retrieve` puts each type (folder, suffix) — org apps' paths use the same layout.
 SOURCE_LAYOUT = {
@@ -47,6 +51,7 @@ SOURCE_LAYOUT = {
     "ExtlClntAppGlobalOauthSettings": ("extlClntAppGlobalOauthSets", "ecaGlblOauth"),
     "ExtlClntAppOauthSettings": ("extlClntAppOauthSettings", "ecaOauth"),
     "ExtlClntAppOauthConfigurablePolicies": ("extlClntAppOauthPolicies", "ecaOauthPlcy"),
+    "OauthOidcSettings": ("settings", "settings"),
 }
 def source_path(type_name: str, full_name: str) -> str:
     folder, suffix = SOURCE_LAYOUT[type_name]

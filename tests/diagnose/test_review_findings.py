@@ -4,6 +4,8 @@ only what applies."""
 
 from __future__ import annotations
 
+import json
+
 from auditor.fixtext import fix_for_kind
 from tests.conftest import SAMPLE, run_cli, run_json
 
@@ -40,11 +42,24 @@ def test_enforce_is_a_warning_never_a_pass():
     assert "! IP relaxation (does not block)" in out and "✓ IP relaxation" not in out
 
 
-def test_setting_unknown_from_a_snapshot_does_not_name_the_project_files():
-    _, data = run_json("preflight", "Legacy_Reporting", "--flow", "username-password",
-                       str(SAMPLE / "org.snapshot.json"))
-    reason = check(data, "org-allows")["reason"]
+def test_setting_unknown_from_a_snapshot_does_not_name_the_project_files(tmp_path):
+    # a snapshot of an org that would not give its OAuth settings (or pulled before they were read)
+    data = json.loads((SAMPLE / "org.snapshot.json").read_text(encoding="utf-8"))
+    data["metadata"]["OauthOidcSettings"]["records"] = {"OauthOidc": None}
+    snapshot = tmp_path / "org.snapshot.json"
+    snapshot.write_text(json.dumps(data), encoding="utf-8")
+    code, result = run_json("preflight", "Legacy_Reporting", "--flow", "username-password", str(snapshot))
+    reason = check(result, "org-allows")["reason"]
     assert "project's OauthOidc settings" not in reason and "org data" in reason
+    assert result["verdict"] == "UNKNOWN" and code == 2
+
+
+def test_the_orgs_own_settings_answer_the_username_password_preflight():
+    code, data = run_json("preflight", "Legacy_Reporting", "--flow", "username-password",
+                          str(SAMPLE / "org.snapshot.json"))
+    item = check(data, "org-allows")
+    assert item["status"] == "fail" and "(org-wide) block OAuth username-password flows" in item["reason"]
+    assert data["verdict"] == "WILL FAIL" and code == 1
 
 
 def test_inactive_user_text_says_only_what_applies(tmp_path):

@@ -28,7 +28,7 @@ from pathlib import Path
 import yaml
 
 from .build import OrgBuilder, connected_app_xml, days_ago
-from .org import FakeOrgData
+from .org import FakeOrgData, metadata_document
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "sample_configs"
@@ -128,6 +128,12 @@ def sample_org() -> FakeOrgData:
                     managed_namespace="psync")
     b.token("Partner Sync", analyst, last_used_days=2)
     b.token("Data Loader Pro", analyst, last_used_days=6)
+
+    # Org-wide OAuth settings (Setup → OAuth and OpenID Connect Settings): both legacy flows blocked, as
+    # Salesforce recommends, PKCE left to each app.
+    b.data.add_metadata("OauthOidcSettings", "OauthOidc", metadata_document("OauthOidcSettings", (
+        "    <blockOAuthUnPwFlow>true</blockOAuthUnPwFlow>\n    <blockOAuthUsrAgtFlow>true</blockOAuthUsrAgtFlow>\n"
+        "    <isPkceRequired>false</isPkceRequired>")))
 
     b.data.jwt.approved_users = {order, sync, erp, relay, admin}
     b.data.jwt.not_admin_approved = {finance}

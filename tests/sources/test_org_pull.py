@@ -72,7 +72,7 @@ def test_pull_only_reads_and_batches_ten_names_per_call(monkeypatch):
         assert fake.writes() == []
         reads = [r for r in fake.requests if r.soap_operation == "readMetadata"]
         assert all(len(re.findall(rb"<fullNames>", r.body)) <= 10 for r in reads)
-        assert len(reads) == math.ceil(count / 10)
+        assert len(reads) == math.ceil(count / 10) + 1  # and the org's OauthOidc settings, by name
         # Within the documented budget: one permission set granted, one user, 95 tokens.
         budget = request_budget(apps=count, users=1, tokens=count, grants=1, assignment_rows=1, integration_users=1)
         assert len(fake.requests) <= budget <= math.ceil(count / 10) + 25
@@ -278,3 +278,38 @@ def test_a_frozen_integration_user_is_inactive_uncovered_and_said_frozen(monkeyp
     assert app.get("org.frozen_integration_users") == ["order.integration@northwind.example.com"]
     assert app.get("org.inactive_integration_users") == ["order.integration@northwind.example.com (frozen)"]
     assert app.get("org.uncovered_integration_users") == ["order.integration@northwind.example.com (frozen)"]
+
+
+def test_the_orgs_oauth_settings_are_read_by_name_and_hold_for_every_org_app(fake_org):
+    snap = pull_fake(fake_org)
+    document = snap["metadata"]["OauthOidcSettings"]["records"]["OauthOidc"]
+    assert "<blockOAuthUnPwFlow>true</blockOAuthUnPwFlow>" in document
+    reads = [r.body for r in fake_org.requests if r.soap_operation == "readMetadata"]
+    assert any(b"<type>OauthOidcSettings</type><fullNames>OauthOidc</fullNames>" in body for body in reads)
+    apps = {a.name: a for a in apps_from_snapshot(snap, origin="org").apps}
+    # read from metadata, from SOQL only (an installed package's app), and known only from its tokens
+    for name in ("Integration_App", "psync__Partner_Sync", "Data_Loader_Pro", "Order_Sync_Service"):
+        assert apps[name].get("org_settings.username_password_blocked") is True, name
+        assert apps[name].get("org_settings.user_agent_blocked") is True, name
+        assert apps[name].get("org_settings.pkce_required") is False, name
+
+
+def test_settings_the_org_will_not_give_stay_unknown_without_failing_the_pull(fake_org):
+    fault = ('<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/'
+             'envelope/"><soapenv:Body><soapenv:Fault><faultcode>sf:INVALID_TYPE</faultcode><faultstring>INVALID_TYPE: '
+             'This type of metadata is not available for this organization</faultstring></soapenv:Fault></soapenv:Body>'
+             '</soapenv:Envelope>')
+    fake_org.inject("POST", r"/services/Soap/m/", 500, fault, body_regex="OauthOidcSettings")
+    snap = pull_fake(fake_org)
+    assert snap["errors"] == []
+    assert snap["metadata"]["OauthOidcSettings"]["records"] == {"OauthOidc": None}
+    apps = apps_from_snapshot(snap, origin="org").apps
+    assert apps and all(a.get("org_settings.username_password_blocked") is None for a in apps)
+
+
+def test_a_snapshot_from_before_the_settings_were_read_still_loads(fake_org):
+    snap = pull_fake(fake_org)
+    del snap["metadata"]["OauthOidcSettings"]
+    result = apps_from_snapshot(snap, origin="old.json")
+    assert result.errors == [] and result.apps
+    assert all(a.get("org_settings.username_password_blocked") is None for a in result.apps)

@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from auditor.model import CONNECTED_APP, ORG, App, InputError, Location
-from auditor.sources import SourceResult
+from auditor.sources import SourceResult, org_settings
 from auditor.sources.documents import apps_from_documents
-from auditor.sources.snapshot import METADATA_TYPES, parse_time, shape_problems, source_path
+from auditor.sources.snapshot import SETTINGS_RECORDS, SNAPSHOT_TYPES, parse_time, shape_problems, source_path
+from auditor.sources.xmldoc import Element, XmlError, parse
 
 ADMIN_PROFILE = "System Administrator"
 PRIVILEGED_PERMISSIONS = ("PermissionsModifyAllData", "PermissionsViewAllData", "PermissionsCustomizeApplication")
@@ -42,7 +43,7 @@ def _convert(data: dict[str, Any], origin: str, integration_users: Mapping[str, 
     result = SourceResult()
     index = _OrgIndex(data)
     root = origin
-    documents = [(source_path(t, name), doc.encode("utf-8")) for t in METADATA_TYPES
+    documents = [(source_path(t, name), doc.encode("utf-8")) for t in SNAPSHOT_TYPES
                  for name, doc in sorted(index.records(t).items()) if doc]
     converted = apps_from_documents(documents)
     for problem in converted.errors:
@@ -77,6 +78,9 @@ def _convert(data: dict[str, Any], origin: str, integration_users: Mapping[str, 
             app = index.token_only_app(app_name)
             app.root = root
             result.apps.append(app)
+    # The org-wide settings hold for every app of the org, those known only from SOQL or tokens too.
+    documented = {id(app) for app in converted.apps}
+    org_settings.apply([a for a in result.apps if id(a) not in documented], _settings(index))
     users = integration_users or {}
     for app in result.apps:
         app.origin = ORG
@@ -96,6 +100,22 @@ def _convert(data: dict[str, Any], origin: str, integration_users: Mapping[str, 
     for unread in data.get("errors") or []:
         result.errors.append(InputError(origin, None, f"not read from the org: {unread['what']}: {unread['message']}"))
     return result
+
+
+def _settings(index: _OrgIndex) -> list[tuple[str, Element]]:
+    """The org's settings documents, parsed (one that does not parse was reported with the documents)."""
+    found = []
+    for type_name, name in SETTINGS_RECORDS.items():
+        document = index.records(type_name).get(name)
+        if not document:
+            continue
+        try:
+            root = parse(document.encode("utf-8"))
+            org_settings.check(root)
+        except XmlError:
+            continue
+        found.append((source_path(type_name, name), root))
+    return found
 
 
 def _drop_lines(app: App) -> None:

@@ -70,7 +70,7 @@ from auditor.sources.org.client import (
 from auditor.sources.org.soql import parse_time, quote, soql_time
 from auditor.sources.org.target import OrgTarget
 from auditor.sources.org.tokens import LABELS_PER_SLICE, TOKEN_CAP, TokenReader
-from auditor.sources.snapshot import METADATA_TYPES, SNAPSHOT_FORMAT, SNAPSHOT_VERSION
+from auditor.sources.snapshot import METADATA_TYPES, SETTINGS_RECORDS, SNAPSHOT_FORMAT, SNAPSHOT_TYPES, SNAPSHOT_VERSION
 
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 XSI_NIL = "{http://www.w3.org/2001/XMLSchema-instance}nil"
@@ -184,7 +184,7 @@ class _Puller:
         started = dt.datetime.now(dt.timezone.utc)
         self.started = started
         listed: dict[str, list[dict[str, Any]]] = {t: [] for t in METADATA_TYPES}
-        records: dict[str, dict[str, str | None]] = {t: {} for t in METADATA_TYPES}
+        records: dict[str, dict[str, str | None]] = {t: {} for t in SNAPSHOT_TYPES}
         soql: dict[str, list[dict[str, Any]]] = {}
         inventory: dict[str, Any] = {"login_days": LOGIN_DAYS}
         pool = ThreadPoolExecutor(max_workers=self.settings.concurrency, thread_name_prefix="ca-audit-pull")
@@ -204,7 +204,9 @@ class _Puller:
             login_futures = [pool.submit(self._guard, f"SOQL LoginHistory (logins from {a[:10]} to {b[:10]})",
                                          self._logins, a, b) for a, b in _login_windows(started)]
             self._tick("logins", 0, len(login_futures))
-            read_futures: list[Future] = []
+            read_futures: list[Future] = [pool.submit(self._guard, f"readMetadata {type_name} {full_name}",
+                                                      self._read_settings, type_name, full_name)
+                                          for type_name, full_name in SETTINGS_RECORDS.items()]
             for future in list_futures:
                 for type_name, props in (future.result() or {}).items():
                     listed[type_name] = props
@@ -291,8 +293,8 @@ class _Puller:
             },
             "integration_users_read": users,
             "inventory": inventory,
-            "metadata": {t: {"listed": sorted(listed[t], key=lambda p: p["fullName"]), "records": records[t]}
-                         for t in METADATA_TYPES},
+            "metadata": {t: {"listed": sorted(listed.get(t, []), key=lambda p: p["fullName"]), "records": records[t]}
+                         for t in SNAPSHOT_TYPES},
             "soql": {k: sorted(v, key=row_key) for k, v in soql.items()},
             "notes": self.notes,
             "errors": sorted(self.errors, key=lambda e: (e["what"], e["message"])),
@@ -415,6 +417,17 @@ class _Puller:
             self._tick("apps", len(names), self.read_total)
         return found
 
+    def _read_settings(self, type_name: str, full_name: str) -> list[tuple[str, str, str | None]]:
+        """An org-wide settings record. A fault the org answers for it (a type this API version lacks, no
+        access) leaves the settings unknown rather than failing the pull: what depends on them says
+        UNKNOWN and names them (checklists.yaml `setting_unknown_org`)."""
+        try:
+            return self._read(type_name, [full_name])
+        except SoapFault as fault:
+            if fault.transient:
+                raise
+            return [(type_name, full_name, None)]
+
     def _read(self, type_name: str, names: list[str]) -> list[tuple[str, str, str | None]]:
         full_names = "".join(f"<fullNames>{escape(n)}</fullNames>" for n in names)
         root = self.client.soap(f"<readMetadata><type>{type_name}</type>{full_names}</readMetadata>",
@@ -534,7 +547,8 @@ def request_budget(*, apps: int, eca_parts: int = 0, users: int, tokens: int, ap
     def pages(rows: int, size: int = PAGE) -> int:
         return max(1, math.ceil(rows / size))
 
-    metadata = len(LIST_GROUPS) + math.ceil(apps / READ_BATCH) + math.ceil(eca_parts / READ_BATCH)
+    metadata = len(LIST_GROUPS) + math.ceil(apps / READ_BATCH) + math.ceil(eca_parts / READ_BATCH) \
+        + len(SETTINGS_RECORDS)
     base = len(BASE_QUERIES) + 1 + 2 + (pages(apps) - 1)  # + bypass holders, the two COUNT()s
     logins = LOGIN_WINDOWS + math.ceil(login_rows / PAGE)
     if tokens < TOKEN_CAP:
