@@ -17,7 +17,6 @@ key must not be printed back.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from auditor import __version__, cache, safeio
+from auditor.digest import sha256
 from auditor.model import APP_KINDS, FIELDS, FLOW_NAMES, RULE_TAGS, SEVERITY_WORDS, InputError
 
 # The package folder in every install (wheel or editable); package data is read from it directly
@@ -372,7 +372,7 @@ def _plain(value: Any) -> Any:
 
 
 def _cache_key(files: list[DataFile], schema_name: str) -> str:
-    digest = hashlib.sha256()
+    digest = sha256()
     for part in (__version__, schema_name, schema_text(schema_name), json.dumps(_VOCABULARY)):
         digest.update(part.encode())
         digest.update(b"\0")

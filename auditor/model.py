@@ -13,6 +13,8 @@ from dataclasses import field as _field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from auditor.digest import sha256_hex
+
 CONNECTED_APP = "connected_app"
 EXTERNAL_CLIENT_APP = "external_client_app"
 APP_KINDS = (CONNECTED_APP, EXTERNAL_CLIENT_APP)
@@ -271,11 +273,9 @@ class Finding:
     @property
     def fingerprint(self) -> str:
         """Semantic identity: survives reformatting, reordering and moving the project."""
-        import hashlib  # here, not at the top: ~4 ms of start-up that only findings need
-
         parts = (self.rule_id, self.kind, self.app, self.field or "")
         identity = "\x1f".join(parts + ((ORG,) if self.origin == ORG else ()))
-        return hashlib.sha256(identity.encode()).hexdigest()[:32]
+        return sha256_hex(identity.encode())[:32]
 
     @property
     def waived(self) -> bool:
