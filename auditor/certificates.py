@@ -25,6 +25,8 @@ _WHITESPACE = re.compile(r"\s+")
 
 @dataclass(frozen=True)
 class CertificateFacts:
+    """What CA-05 needs to know about a certificate."""
+
     parseable: bool
     expires_in_days: int | None = None
     key_bits: int | None = None
