@@ -8,15 +8,15 @@ cannot be parsed is a fact (``parseable: False``), never a crash.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import datetime as dt
-import hashlib
 import re
+import sys
 from dataclasses import dataclass
 from functools import lru_cache
 
 from auditor import __version__, cache
+from auditor.digest import sha256_hex
 
 _BEGIN, _END = "-----BEGIN CERTIFICATE-----", "-----END CERTIFICATE-----"
 _BASE64 = re.compile(r"[A-Za-z0-9+/=]+")
@@ -25,6 +25,8 @@ _WHITESPACE = re.compile(r"\s+")
 
 @dataclass(frozen=True)
 class CertificateFacts:
+    """What CA-05 needs to know about a certificate."""
+
     parseable: bool
     expires_in_days: int | None = None
     key_bits: int | None = None
@@ -85,6 +87,11 @@ def _decoded_body(text: str) -> bytes | None:
     if not body or not _BASE64.fullmatch(body):
         return None
     try:
+        # What base64.b64decode(body, validate=True) does, without importing base64 (and struct) on every run.
+        if sys.version_info >= (3, 11):
+            return binascii.a2b_base64(body, strict_mode=True)
+        import base64
+
         return base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
         return None
@@ -96,7 +103,7 @@ def inspect_certificate(text: str, today: dt.datetime | None = None) -> Certific
     der = certificate_der(text)
     if der is None:
         return CertificateFacts(parseable=False)
-    key = f"cert-{__version__}-{hashlib.sha256(der).hexdigest()}"
+    key = f"cert-{__version__}-{sha256_hex(der)}"
     facts = _facts(cache.read(key), today)
     if facts is None:  # not cached, or a cache entry of the wrong shape: never trust it, parse again
         parsed = _parse_der(der)

@@ -24,6 +24,8 @@ CONFIG_SCHEMA = "config.schema.json"
 
 @dataclass
 class Waiver:
+    """A finding accepted in `.ca-audit.yaml`: rule, app, reason, and until when."""
+
     rule: str
     app: str
     reason: str
@@ -47,6 +49,8 @@ class Waiver:
 
 @dataclass
 class Config:
+    """`.ca-audit.yaml` as the run uses it (the defaults when there is none)."""
+
     path: Path | None = None
     fail_on: Severity = Severity.HIGH
     disabled_rules: set[str] = field(default_factory=set)

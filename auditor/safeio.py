@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -103,28 +103,31 @@ def json_loads(text: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
 
 def brackets_deeper_than(text: str, max_depth: int) -> bool:
     """A quick, conservative depth check on JSON text: brackets inside strings count too, so it may say
-    yes for a document that is not that deep. For the cache, where a yes only means a miss."""
-    depth = 0
-    for char in _BRACKETS.sub("", text):
-        depth += 1 if char in "[{" else -1
-        if depth > max_depth:
-            return True
-    return False
+    yes for a document that is not that deep. For the cache, where a yes only means a miss. (The loops
+    run in C: the cache is read on every run.)"""
+    brackets = text.encode("utf-8", "surrogatepass").translate(None, _NOT_BRACKETS)
+    return bool(brackets) and max(accumulate(map(_STEP.__getitem__, brackets))) > max_depth
 
 
-_BRACKETS = re.compile(r"[^\[\]{}]+")
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")  # UTF-8: no other character has these bytes
+_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 def depth_exceeds(data: Any, max_depth: int) -> bool:
-    """Iterative (a recursive walk is what a deep document would break)."""
-    stack = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, (dict, list)):
-            if depth > max_depth:
-                return True
-            children = value.values() if isinstance(value, dict) else value
-            stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    """Whether lists and mappings nest more than `max_depth` levels (the value itself is level 1). Level
+    by level, not recursive: a recursive walk is what a deep document would break."""
+    level = [data] if isinstance(data, (dict, list)) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > max_depth:
+            return True
+        below = []
+        for value in level:
+            for child in value.values() if isinstance(value, dict) else value:
+                if isinstance(child, (dict, list)):
+                    below.append(child)
+        level = below
     return False
 
 

@@ -8,6 +8,13 @@ command modules import their own dependencies. `main()` therefore builds the app
 command named on the command line when it is one of ours (a pre-commit hook runs `scan` on every
 commit); help, completion of a mistyped name and every other case get the whole app.
 
+Start-up: `main` (the console script; `run` is what tests drive in process) also spares a short run
+the garbage collector's work, which was a fifth of a pre-commit run's own time: collections are
+rarer while it runs (a collection still comes every GC_THRESHOLD allocations, so a long scan stays
+bounded), and the objects still alive at exit are frozen, so the interpreter's final collections
+do not walk them one by one before the process ends anyway. Output is flushed and closed by then;
+atexit handlers (thread pools, temporary folders) still run.
+
 Exit codes are a contract (DESIGN.md): 1 means findings and nothing else. `run` is the one place
 that holds it: any exception no command foresaw, and any failure to write the output (a closed or
 broken pipe, a full disk), ends the run with exit 2 and one line on stderr; `--debug` (or
@@ -15,6 +22,7 @@ CA_AUDIT_DEBUG=1) shows the traceback as well.
 """
 
 import errno
+import gc
 import os
 import sys
 import traceback
@@ -125,8 +133,14 @@ def __getattr__(name: str) -> typer.Typer:
     raise AttributeError(name)
 
 
+GC_THRESHOLD = 50_000  # allocations between collections of the youngest generation (Python's default: 700)
+
+
 def main() -> None:
-    sys.exit(run())
+    gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+    code = run()
+    gc.freeze()
+    sys.exit(code)
 
 
 def run() -> int:

@@ -5,12 +5,12 @@ config sets it (an allow-list that means nothing before someone writes it)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import replace
 from typing import Any
 
 from auditor import __version__, cache
+from auditor.digest import sha256_hex
 from auditor.engine.rule import Rule
 
 _BOUND: dict[tuple[int, str], Rule | None] = {}
@@ -65,9 +65,9 @@ def param_problems(rule: Rule, configured: dict[str, Any]) -> list[tuple[str, st
     wanted = {name: value for name, value in configured.items() if name in rule.params}
     # A value that validated once is remembered (like the rule pack), so the pre-commit hook does not
     # import jsonschema (~60 ms) on every run.
-    key = "params-" + hashlib.sha256(json.dumps(
+    key = "params-" + sha256_hex(json.dumps(
         [__version__, {n: [rule.params[n]["schema"], v] for n, v in wanted.items()}], sort_keys=True,
-        default=str).encode()).hexdigest()
+        default=str).encode())
     if wanted and cache.read(key) is not True:
         import jsonschema
 

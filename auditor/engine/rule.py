@@ -10,6 +10,8 @@ from auditor.model import APP_KINDS, Severity
 
 @dataclass
 class Rule:
+    """One rule of a pack, as loaded from its YAML file (and adjusted by the config)."""
+
     id: str
     title: str
     severity: Severity
