@@ -10,10 +10,17 @@ It takes the plain inventory (`AccessResult.as_dict()`, the JSON shape of docs/o
 inventory"), so this module stays in the formats layer. Safety is the scan page's
 (auditor/formats/_page.py): the data travels as escaped JSON and is shown with `textContent` only,
 under a Content-Security-Policy that admits only this page's inline style and script by hash.
+
+The page is bounded: each app's two user lists (who can use it, who uses it) carry at most
+`USERS_SHOWN` users, the most relevant first (`shown`), beside the full list's length, and the page
+says so where a list is cut; every count is the JSON's. The complete lists are in `--format csv`
+and `--format json`. At 3,000 apps with up to 2,000 users each the page stays under 10 MiB
+(tests/formats/test_access_html.py).
 """
 
 from __future__ import annotations
 
+import heapq
 import html
 from typing import Any
 
@@ -21,6 +28,7 @@ from auditor import __version__
 from auditor.formats._page import DOM_HELPERS, document
 from auditor.model import InputError
 
+USERS_SHOWN = 20  # per list and app; 20 x 2 lists x 3,000 apps keeps the page under 10 MiB
 ORG_FIELDS = (("org_name", "Org"), ("org_id", "Org id"), ("instance_url", "Instance"), ("pulled_at", "Read at"))
 
 
@@ -47,12 +55,41 @@ def _header(inventory: dict[str, Any], notes: list[str], errors: list[InputError
     return "\n".join(out)
 
 
+def shown(inventory: dict[str, Any], limit: int = USERS_SHOWN) -> dict[str, Any]:
+    """The inventory as the page embeds it: every field as in the JSON, except that each app's
+    `can_use.users` and `uses.users` keep at most `limit` users, with `users_total` (the full list's
+    length) beside them. Who can use it: users who count (active, not frozen) first, since they are
+    the exposure the count measures, then the inactive and frozen; each group in the JSON's
+    username order. Who uses it: most recently used first (never used last), then the most
+    tokens, then username: the live use an admin must look at before changing access."""
+    apps = []
+    for app in inventory.get("apps") or []:
+        app = dict(app)
+        if isinstance(app.get("can_use"), dict):
+            can = dict(app["can_use"])
+            users = can.get("users") or []
+            if len(users) > limit:
+                counted = [u for u in users if u.get("active") and not u.get("frozen")]
+                rest = [u for u in users if not (u.get("active") and not u.get("frozen"))]
+                users = (counted + rest)[:limit]
+            can["users"], can["users_total"] = users, len(can.get("users") or [])
+            app["can_use"] = can
+        if isinstance(app.get("uses"), dict):
+            uses = dict(app["uses"])
+            users = uses.get("users") or []
+            uses["users"] = heapq.nlargest(limit, users, key=lambda u: (u.get("last_used") or "", u.get("tokens") or 0))
+            uses["users_total"] = len(users)
+            app["uses"] = uses
+        apps.append(app)
+    return {**inventory, "apps": apps}
+
+
 def render(inventory: dict[str, Any], notes: list[str] | None = None,
            errors: list[InputError] | None = None) -> str:
     """The page for an inventory (`AccessResult.as_dict()`); notes and errors shown in the header."""
     return document(title="ca-audit access inventory", style=STYLE, script=SCRIPT,
                     body=[_header(inventory, list(notes or []), list(errors or [])), BODY],
-                    data_id="access-data", data=inventory)
+                    data_id="access-data", data=shown(inventory))
 
 
 BODY = """<main>
@@ -65,11 +102,13 @@ BODY = """<main>
 <option value="unknown">unknown</option></select></div>
 </section>
 <p class="legend">CAN USE counts active users who are not frozen. LAST LOGIN: successful OAuth logins in the
-last 90 days. Select an app's name (Enter or Space) to see its details.</p>
+last 90 days. Select an app's name (Enter or Space) to see its details. Each app's user lists show at most
+the @SHOWN@ most relevant users (search finds those); the complete lists are in
+<code>ca-audit access --format csv</code> and <code>--format json</code>.</p>
 <p id="status" class="status" role="status" aria-live="polite"></p>
 <div class="wrap"><table id="apps"><caption>Apps, widest exposure first</caption>
 <thead><tr id="head"></tr></thead><tbody id="rows"></tbody></table></div>
-</main>"""
+</main>""".replace("@SHOWN@", str(USERS_SHOWN))
 
 STYLE = """
 :root{color-scheme:light}
@@ -101,9 +140,9 @@ td.n{text-align:right}
 tr.on>th{background:#dbeafe}tr.detail>td{background:#fafafa}
 .panel{max-width:min(70em,94vw);padding:6px 4px}
 .panel dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0 0 8px}.panel dd{margin:0}
-.panel table{margin:4px 0 8px}.panel th{background:#f3f4f6}
+.panel table{margin:4px 0 2px}.capped{margin:0 0 8px;color:#4b5563}.panel th{background:#f3f4f6}
 @media print{
- .controls,noscript,.more{display:none}
+ .controls,noscript{display:none}
  body{font-size:11px}.wrap{overflow:visible;border:0}#apps thead th{position:static}
  *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
  tr{break-inside:avoid}thead{display:table-header-group}
@@ -116,10 +155,10 @@ SCRIPT = r"""
 (function () {
 "use strict";
 var D = JSON.parse(document.getElementById("access-data").textContent);
-var apps = D.apps || [], LIMIT = 200;
+var apps = D.apps || [];
 var POLICY = {admin_approved: "admin approved", self_authorized: "self authorized"};
 var KIND = {connected_app: "connected app", external_client_app: "external client app"};
-var state = {q: "", pu: "", key: "exposure", dir: 1}, open = {}, full = {}, hay = [];
+var state = {q: "", pu: "", key: "exposure", dir: 1}, open = {}, hay = [];
 // the DOM helpers both pages share (formats/_page.py DOM_HELPERS)
 function policy(a) { return a.permitted_users || "unknown"; }
 function policyWord(a) { return POLICY[policy(a)] || policy(a); }
@@ -212,24 +251,26 @@ function dl(parent, pairs) {
   var d = add(parent, el("dl"));
   pairs.forEach(function (kv) { add(d, el("dt", "", kv[0])); add(d, el("dd", "", kv[1])); });
 }
-function table(parent, caption, heads, rows, key) {
+function num(n) { return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ","); }
+// rows: the users the page carries; total: the full list's length (the page keeps the most relevant)
+function table(parent, caption, heads, rows, total, order) {
   if (!rows.length) return;
-  var t = add(parent, el("table")), many = rows.length > LIMIT && !full[key];
-  add(t, el("caption", "", caption + " (" + rows.length + ")"));
+  if (total === undefined || total === null) total = rows.length;
+  var t = add(parent, el("table"));
+  add(t, el("caption", "", caption + " (" + num(total) + ")"));
   var hr = add(add(t, el("thead")), el("tr"));
   heads.forEach(function (h) { var th = add(hr, el("th", "", h)); th.scope = "col"; });
   var body = add(t, el("tbody"));
-  (many ? rows.slice(0, LIMIT) : rows).forEach(function (r) {
+  rows.forEach(function (r) {
     var tr = add(body, el("tr"));
     r.forEach(function (cell, c) {
       var x = add(tr, el(c ? "td" : "th", Array.isArray(cell) ? cell[1] : "", Array.isArray(cell) ? cell[0] : cell));
       if (!c) x.scope = "row";
     });
   });
-  if (many) {
-    var b = add(parent, el("button", "more", "Show all " + rows.length));
-    b.type = "button"; b.setAttribute("data-full", key);
-  }
+  if (total > rows.length)
+    add(parent, el("p", "capped", "Showing " + num(rows.length) + " of " + num(total) + " users, " + order +
+      ". The complete list is in ca-audit access --format csv or --format json."));
 }
 function detail(i) {
   var a = apps[i], g = a.assigned || {}, c = a.can_use || {}, u = a.uses || {};
@@ -251,16 +292,17 @@ function detail(i) {
         (c.users || []).map(function (x) {
           return [x.username, (x.via || []).join(", "), x.active ? "active" : ["inactive", "u-off"],
                   x.frozen ? ["frozen", "u-off"] : "not frozen", x.active && !x.frozen ? "yes" : ["no", "u-off"]];
-        }), "can" + i);
+        }), c.users_total, "active, unfrozen users first");
   add(box, el("h4", "", "Who uses it"));
   dl(box, [["Token users", u.token_users], ["Tokens", u.token_count], ["Last used", u.last_used || "never"],
            ["Last OAuth login", u.last_login || "none in the last 90 days"]]);
   table(box, "Token holders", ["User", "Tokens", "Last used"],
-        (u.users || []).map(function (x) { return [x.username, x.tokens, x.last_used || "never"]; }), "uses" + i);
+        (u.users || []).map(function (x) { return [x.username, x.tokens, x.last_used || "never"]; }),
+        u.users_total, "most recently used first");
   if ((a.integration_users || []).length) {
     add(box, el("h4", "", "Integration users (from the config)"));
     table(box, "Integration users", ["User", "Status"],
-          a.integration_users.map(function (x) { return [x.username, x.status]; }), "int" + i);
+          a.integration_users.map(function (x) { return [x.username, x.status]; }));
   }
   return tr;
 }
@@ -285,8 +327,6 @@ $("head").addEventListener("click", function (ev) {
   marks(); draw();
 });
 $("rows").addEventListener("click", function (ev) {
-  var more = ev.target.closest("button.more");
-  if (more) { full[more.getAttribute("data-full")] = true; draw(); return; }
   if (ev.target.closest("tr.detail")) return;
   var b = ev.target.closest("button.app");
   if (b) toggle(+b.closest("tr").getAttribute("data-app"));

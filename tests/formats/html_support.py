@@ -118,3 +118,75 @@ def sha256_source(text: str) -> str:
 def outside_data(text: str) -> str:
     """The document without its JSON data block."""
     return re.sub(r'<script type="application/json" id="report-data">.*?</script>', "", text, flags=re.S)
+
+
+# ---------------------------------------------------------------------------- the access page at scale
+def access_inventory(apps: int, users: int = 20_000, seed: int = 11) -> dict:
+    """An inventory in the JSON shape of `ca-audit access --format json` (docs/org.md), generated:
+    60% of the apps admin approved with 50–2,000 users who can use each (5% inactive, 2% frozen),
+    the rest self authorized; token users per app heavy-tailed (most a few, some thousands).
+    Users are shared entries cut from two pools, so 3,000 apps build in a second."""
+    import random
+
+    rnd = random.Random(seed)
+    grants = [f"permission_set:Integration_Access_{k:02d}" for k in range(40)] + [
+        f"profile:Regional Sales Profile {k}" for k in range(10)]
+    names = [f"first.last{n:05d}@northwind-enterprise.example.com" for n in range(users)]
+    can_pool = [{"username": name, "via": sorted(rnd.sample(grants, rnd.choice((1, 1, 2)))),
+                 "active": rnd.random() > 0.05, "frozen": rnd.random() < 0.02} for name in names]
+    uses_pool = [{"username": name, "tokens": rnd.randint(1, 4),
+                  "last_used": None if rnd.random() < 0.1 else
+                  f"2026-{rnd.randint(1, 11):02d}-{rnd.randint(1, 28):02d}T{rnd.randint(0, 23):02d}:00:00Z"}
+                 for name in names]
+    out = []
+    for index in range(apps):
+        admin = rnd.random() < 0.6
+        if admin:
+            size = rnd.randint(50, 2_000)
+            start = rnd.randrange(users - size)
+            listed = can_pool[start:start + size]
+            can = {"scope": "assigned", "count": sum(1 for u in listed if u["active"] and not u["frozen"]),
+                   "users": listed}
+        else:
+            can = {"scope": "all_users", "count": users - 500, "users": []}
+        size = min(users - 1, int(rnd.paretovariate(1.1) * 4) - 4)
+        start = rnd.randrange(users - size)
+        holders = uses_pool[start:start + size]
+        dates = [u["last_used"] for u in holders if u["last_used"]]
+        out.append({"name": f"Enterprise_App_{index:05d}", "kind": "connected_app",
+                    "permitted_users": "admin_approved" if admin else "self_authorized",
+                    "assigned": {"profiles": [], "permission_sets": sorted({v.split(":", 1)[1] for u in can["users"][:3]
+                                                                            for v in u["via"]}),
+                                 "permission_set_groups": []},
+                    "can_use": can,
+                    "uses": {"token_count": sum(u["tokens"] for u in holders), "token_users": len(holders),
+                             "last_used": max(dates, default=None), "last_login": None, "users": holders},
+                    "integration_users": []})
+    return {"tool": {"name": "ca-audit", "version": "test"}, "org": {"org_name": "Northwind Enterprise"},
+            "apps": out}
+
+
+def capped(inventory: dict, limit: int) -> dict:
+    """What the access page must embed, written from the rule in docs/org.md independently of the
+    code: each app's `can_use.users` cut to `limit` users, counted users (active and not frozen)
+    before the others, each in username order; `uses.users` cut to `limit`, most recently used
+    first, users who never used a token last, then more tokens first, then username; both with
+    `users_total` the full list's length. Everything else as it is."""
+    import copy
+    import datetime as dt
+
+    def recent(u: dict) -> tuple:
+        when = dt.datetime.fromisoformat(u["last_used"].replace("Z", "+00:00")).timestamp() if u["last_used"] else 0
+        return (u["last_used"] is None, -when, -u["tokens"], u["username"])
+
+    out = copy.copy(inventory)
+    out["apps"] = []
+    for app in inventory["apps"]:
+        app = {**app, "can_use": dict(app["can_use"]), "uses": dict(app["uses"])}
+        can = app["can_use"]["users"]
+        ordered = sorted(can, key=lambda u: (not (u["active"] and not u["frozen"]), u["username"]))
+        app["can_use"].update(users=ordered[:limit], users_total=len(can))
+        uses = app["uses"]["users"]
+        app["uses"].update(users=sorted(uses, key=recent)[:limit], users_total=len(uses))
+        out["apps"].append(app)
+    return out

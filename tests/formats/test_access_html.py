@@ -1,5 +1,6 @@
-"""`ca-audit access --format html` without a browser: the data block is exactly the inventory of
-`--format json`, hostile app names and usernames stay data, and the policy hashes the inline code.
+"""`ca-audit access --format html` without a browser: the data block is the inventory of
+`--format json` with each app's user lists cut to the most relevant (counts intact), the page stays
+small at 3,000 apps, hostile app names and usernames stay data, and the policy hashes the inline code.
 (tests/formats/test_access_html_browser.py loads the page in Chromium.)"""
 
 from __future__ import annotations
@@ -8,9 +9,10 @@ import json
 import re
 from pathlib import Path
 
+from auditor.formats.access_html import USERS_SHOWN, render
 from tests.conftest import SAMPLE
 from tests.fakeorg.fixtures import invoke
-from tests.formats.html_support import EVIL_LABEL, EVIL_NAME, Page, sha256_source
+from tests.formats.html_support import EVIL_LABEL, EVIL_NAME, Page, access_inventory, capped, sha256_source
 
 SNAPSHOT = SAMPLE / "org.snapshot.json"
 EVIL_USER = "o'brien\"<script>alert(9)</script>\n@x.example"
@@ -32,15 +34,69 @@ def hostile_snapshot(tmp_path: Path) -> Path:
     return path
 
 
-def test_the_page_embeds_exactly_the_json_inventory():
-    code, page_text = access(str(SNAPSHOT), "--format", "html")
+def wide_snapshot(tmp_path: Path, extra: int = 60) -> Path:
+    """The sample snapshot with `extra` more users holding Integration_App's permission set (every
+    7th inactive, every 11th frozen) and two thirds of them holding its tokens, used on varied days
+    (every 5th never), so both of its lists run past what the page shows."""
+    data = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    soql = data["soql"]
+    for n in range(extra):
+        uid = f"0055e00000W{n:04d}AAA"
+        username = f"wide.user{n:03d}@northwind.example.com"
+        soql["AccessUsers"].append({"Id": uid, "IsActive": n % 7 != 3, "Profile": {"Name": "Standard User"},
+                                    "ProfileId": "00e5e0000000099AAA", "UserType": "Standard", "Username": username})
+        soql["AccessAssignments"].append({"AssigneeId": uid, "ExpirationDate": None, "IsRevoked": False,
+                                          "PermissionSetGroupId": None, "PermissionSetId": "0PS5e0000000011AAA"})
+        if n % 11 == 5:
+            soql["FrozenUsers"].append({"UserId": uid})
+        if n % 3:
+            soql["OauthToken"].append({
+                "AppName": "Integration App", "CreatedDate": "2026-01-03T09:47:07.000+0000",
+                "LastUsedDate": None if n % 5 == 0 else f"2026-{n % 11 + 1:02d}-{n % 27 + 1:02d}T09:47:07.000+0000",
+                "UseCount": 1, "User": {"Username": username}, "UserId": uid})
+    data["inventory"]["token_count"] = len(soql["OauthToken"])
+    path = tmp_path / "org.snapshot.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_the_page_embeds_the_json_inventory_with_lists_cut_and_counts_intact(tmp_path):
+    snapshot = wide_snapshot(tmp_path)
+    code, page_text = access(str(snapshot), "--format", "html", cwd=tmp_path)
     assert code == 0
-    code, json_text = access(str(SNAPSHOT), "--format", "json")
-    page = Page(page_text)
-    assert page.data == json.loads(json_text)
+    code, json_text = access(str(snapshot), "--format", "json", cwd=tmp_path)
+    assert code == 0
+    full, page = json.loads(json_text), Page(page_text)
+    assert page.data == capped(full, USERS_SHOWN)
     assert {a["name"] for a in page.data["apps"]} >= {APP, "Legacy_Reporting"}
+    # The widened app really was cut, its counts are the JSON's, and the JSON is complete.
+    (app,) = [a for a in full["apps"] if a["name"] == APP]
+    (shown,) = [a for a in page.data["apps"] if a["name"] == APP]
+    assert len(app["can_use"]["users"]) == 61 and shown["can_use"]["users_total"] == 61
+    assert len(app["uses"]["users"]) == 41 and shown["uses"]["users_total"] == 41
+    assert len(shown["can_use"]["users"]) == len(shown["uses"]["users"]) == USERS_SHOWN
+    assert shown["can_use"]["count"] == app["can_use"]["count"] == 61 - 9 - 5 + 1  # 9 inactive, 5 frozen, 1 both
+    assert shown["uses"]["token_count"] == app["uses"]["token_count"] == 41
+    assert all(u["active"] and not u["frozen"] for u in shown["can_use"]["users"])
+    assert shown["uses"]["users"][0]["last_used"] == max(u["last_used"] or "" for u in app["uses"]["users"])
     assert [a.get("id") for t, a in page.tags if t == "script" and a.get("type") == "application/json"] == [
         "access-data"]
+
+
+def test_three_thousand_apps_stay_under_ten_mib():
+    inventory = access_inventory(3_000)
+    text = render(inventory)
+    assert len(text.encode("utf-8")) <= 10 * 2**20, len(text.encode("utf-8")) / 2**20
+    page = Page(text)
+    data = page.data
+    assert [a["name"] for a in data["apps"]] == [f"Enterprise_App_{n:05d}" for n in range(3_000)]
+    assert data == capped(inventory, USERS_SHOWN)
+    big = max(inventory["apps"], key=lambda a: len(a["can_use"]["users"]))
+    assert len(big["can_use"]["users"]) > 1_900
+    # The page says, where a list is cut, how many it shows of how many and where the rest is.
+    assert ('"Showing " + num(rows.length) + " of " + num(total) + " users, " + order +\n'
+            '      ". The complete list is in ca-audit access --format csv or --format json."') in page.code
+    assert "the 20 most relevant users" in text
 
 
 def test_the_policy_allows_only_the_inline_style_and_script():

@@ -1,6 +1,7 @@
 """`ca-audit access --format html` in headless Chromium (Playwright with Debian's chromium, or
-CA_AUDIT_CHROMIUM): loaded from a file URL, filtered, an app opened with the keyboard; no console
-error, no policy violation, no request leaving the file. Skips with the reason when either is missing."""
+CA_AUDIT_CHROMIUM): loaded from a file URL, filtered, an app opened with the keyboard, a cut user
+list saying so; no console error, no policy violation, no request leaving the file. Skips with the
+reason when either is missing."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 
 from tests.conftest import SAMPLE
 from tests.fakeorg.fixtures import invoke
+from tests.formats.test_access_html import wide_snapshot
 from tests.formats.test_html_browser import Report, browser  # noqa: F401  (browser: the shared fixture)
 
 
@@ -81,3 +83,31 @@ def test_sorting_by_a_column_and_printing(page):
     expect(p.locator(".controls")).to_be_hidden()
     expect(p.locator("#rows tr[data-app]")).to_have_count(11)
     page.assert_clean()
+
+
+def test_a_cut_user_list_says_how_many_and_where_the_rest_is(browser, tmp_path):  # noqa: F811
+    from playwright.sync_api import expect
+
+    snapshot = wide_snapshot(tmp_path)
+    result = invoke("access", str(snapshot), "--format", "html", cwd=tmp_path)
+    assert result.exit_code == 0, result.stderr
+    path = tmp_path / "access.html"
+    path.write_text(result.stdout, encoding="utf-8")
+    report = Report(browser, path).ready()
+    try:
+        p = report.page
+        p.get_by_role("button", name="Integration_App").click()
+        detail = p.get_by_role("region", name="Details of Integration_App")
+        can_use = detail.get_by_role("table", name="Users who can use it (61)")
+        expect(can_use.locator("tbody tr")).to_have_count(20)
+        expect(can_use).not_to_contain_text("inactive")  # counted users first
+        capped = detail.locator("p.capped")
+        expect(capped).to_have_count(2)
+        expect(capped.nth(0)).to_have_text("Showing 20 of 61 users, active, unfrozen users first. The complete "
+                                           "list is in ca-audit access --format csv or --format json.")
+        expect(detail.get_by_role("table", name="Token holders (41)").locator("tbody tr")).to_have_count(20)
+        expect(capped.nth(1)).to_contain_text("Showing 20 of 41 users, most recently used first.")
+        expect(capped.nth(1)).to_be_visible()
+        report.assert_clean()
+    finally:
+        report.close()

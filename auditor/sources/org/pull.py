@@ -38,7 +38,7 @@ import sys
 import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
@@ -69,7 +69,8 @@ from auditor.sources.org.client import (
 )
 from auditor.sources.org.soql import parse_time, quote, soql_time
 from auditor.sources.org.target import OrgTarget
-from auditor.sources.org.tokens import LABELS_PER_SLICE, TOKEN_CAP, TokenReader
+from auditor.sources.org.tokens import LABELS_PER_SLICE, SPLIT_WAYS, TOKEN_CAP, TokenReader
+from auditor.sources.org.workpool import LATER, PriorityPool
 from auditor.sources.snapshot import METADATA_TYPES, SETTINGS_RECORDS, SNAPSHOT_FORMAT, SNAPSHOT_TYPES, SNAPSHOT_VERSION
 
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
@@ -174,7 +175,7 @@ class _Puller:
         self.read_done = 0
         self.read_total = 0
         self.progress_counts: dict[str, list[int]] = {}
-        self.pool: ThreadPoolExecutor
+        self.pool: PriorityPool
         self.started = dt.datetime.now(dt.timezone.utc)
         progress = settings.progress
         self.progress = sys.stderr.isatty() if progress is None else progress
@@ -187,7 +188,7 @@ class _Puller:
         records: dict[str, dict[str, str | None]] = {t: {} for t in SNAPSHOT_TYPES}
         soql: dict[str, list[dict[str, Any]]] = {}
         inventory: dict[str, Any] = {"login_days": LOGIN_DAYS}
-        pool = ThreadPoolExecutor(max_workers=self.settings.concurrency, thread_name_prefix="ca-audit-pull")
+        pool = PriorityPool(self.settings.concurrency)
         self.pool = pool
         try:
             # Phase 1: everything that needs nothing else, side by side.
@@ -225,6 +226,7 @@ class _Puller:
             token_reader = TokenReader(self, labels, total) if total is not None else None
             grants = _granted(soql.get("SetupEntityAccess", []), soql.get("PermissionSetGroupComponent", []))
             access_futures = self._access_queries(grants)
+            lookups = _UserLookups(self, access_futures, soql.get("FrozenUsers", []))
             wait(read_futures)
             for future in read_futures:
                 for type_name, name, document in future.result() or []:
@@ -242,7 +244,8 @@ class _Puller:
             if token_reader is not None:
                 # ECA tokens carry the ECA's label, known once its header was read.
                 token_reader.add_labels(_eca_labels(records["ExternalClientApplication"]))
-                soql["OauthToken"] = token_reader.run()
+                soql["OauthToken"] = token_reader.run(
+                    lambda rows: lookups.add(r["UserId"] for r in rows if r.get("UserId")))
             else:
                 soql["OauthToken"] = []
             soql["User"], soql["PermissionSetAssignment"] = [], []
@@ -257,18 +260,10 @@ class _Puller:
                 for row in future.result() or []:
                     _add_login(logins, row)
             soql["OAuthLogins"] = list(logins.values())
-            # Phase 3: the users these rows name that were not read yet, 200 ids per query.
-            known = {row["Id"] for row in by_profile}
-            wanted = {r["AssigneeId"] for r in soql["AccessAssignments"]} | {r["UserId"] for r in soql["OauthToken"]
-                                                                              if r.get("UserId")} \
-                | {r["UserId"] for r in soql["OAuthLogins"]} | {r["UserId"] for r in soql.get("FrozenUsers", [])}
-            missing = sorted(wanted - known)
-            id_futures = [pool.submit(self._guard, "SOQL User (by Id)", self._users_by_id,
-                                      missing[i : i + IDS_PER_QUERY]) for i in range(0, len(missing), IDS_PER_QUERY)]
-            self._tick("users", 0, len(id_futures))
-            soql["AccessUsers"] = list(by_profile)
-            for future in id_futures:
-                soql["AccessUsers"].extend(future.result() or [])
+            # Phase 3: the users these rows name that were not read yet, 200 ids per query (the full
+            # queries went out while the tokens were read).
+            lookups.add(r["UserId"] for r in soql["OAuthLogins"])
+            soql["AccessUsers"] = list(by_profile) + lookups.finish()
             inventory["token_count"] = total
             inventory["active_users"] = active_users.result()
             inventory["access_read"] = True
@@ -483,6 +478,57 @@ def _run_as_user(type_name: str, record: ET.Element) -> str | None:
     return text or None
 
 
+class _UserLookups:
+    """The users the rows read name (assignees, token holders, OAuth logins, frozen users) that the
+    profile users' queries did not return, looked up by Id, IDS_PER_QUERY ids a query. A full query
+    goes out, after the token slices waiting (workpool.LATER), as soon as that many new ids are
+    known, so the lookups overlap the token read; `finish` sends the rest. Each id is asked once,
+    and the number of queries is the same as asking for all of them at the end: ⌈missing / 200⌉."""
+
+    def __init__(self, puller: _Puller, access: list[tuple[str, Future]], frozen: list[dict[str, Any]]):
+        self.puller = puller
+        self.access = access
+        self.known: set[str] | None = None  # the profile users read, once their queries are answered
+        self.seen: set[str] = {r["UserId"] for r in frozen}
+        self.asked: set[str] = set()
+        self.futures: list[Future] = []
+
+    def add(self, ids: Iterable[str]) -> None:
+        self.seen.update(ids)
+        if self.known is None and all(future.done() for _key, future in self.access):
+            self._settle()
+        if self.known is not None:
+            self._send(final=False)
+
+    def _settle(self) -> None:
+        self.known = set()
+        for key, future in self.access:
+            for row in future.result() or []:
+                if key == "assignments":
+                    self.seen.add(row["AssigneeId"])
+                else:
+                    self.known.add(row["Id"])
+
+    def _send(self, final: bool) -> None:
+        assert self.known is not None
+        fresh = sorted(self.seen - self.known - self.asked)
+        while len(fresh) >= IDS_PER_QUERY or (final and fresh):
+            chunk, fresh = fresh[:IDS_PER_QUERY], fresh[IDS_PER_QUERY:]
+            self.asked.update(chunk)
+            self.futures.append(self.puller.pool.submit_at(LATER, self.puller._guard, "SOQL User (by Id)",
+                                                           self.puller._users_by_id, chunk))
+            self.puller._tick("users", 0, len(self.futures))
+
+    def finish(self) -> list[dict[str, Any]]:
+        if self.known is None:
+            wait([future for _key, future in self.access])
+            self._settle()
+        self._send(final=True)
+        if not self.futures:
+            self.puller._tick("users", 0, 0)
+        return [row for future in self.futures for row in future.result() or []]
+
+
 # ---------------------------------------------------------------------------- grants, logins, budget
 @dataclass
 class _Grants:
@@ -557,12 +603,21 @@ def request_budget(*, apps: int, eca_parts: int = 0, users: int, tokens: int, ap
         token_requests = 1 + 2 + math.ceil(tokens / 500) + 3 * math.ceil(tokens / (TOKEN_CAP * 0.4))
     else:
         batches = math.ceil(apps / LABELS_PER_SLICE) + 1 if token_slices is None else token_slices
-        token_requests = 1 + 3 * batches + math.ceil(tokens / 500) \
-            + apps_over_cap * (2 * math.ceil(math.log2(LABELS_PER_SLICE)) * 2 + 2) \
+        # each first slice: its COUNT, then at most one group per 2,000 of its tokens, plus one
+        token_requests = 1 + 2 * batches + math.ceil(tokens / (TOKEN_CAP * 0.8)) + math.ceil(tokens / 500) \
+            + apps_over_cap * (2 * SPLIT_WAYS * _split_depth() + 2) \
             + 3 * math.ceil(tokens_over_cap / (TOKEN_CAP * 0.4))
     access = 2 * math.ceil(grants / IDS_PER_QUERY) + math.ceil(assignment_rows / PAGE) + \
         math.ceil(profile_users / PAGE) + math.ceil(users / IDS_PER_QUERY)
     return metadata + base + logins + token_requests + access + 2 * math.ceil(integration_users / USERS_PER_QUERY)
+
+
+def _split_depth() -> int:
+    """How many times a slice of LABELS_PER_SLICE labels is split, SPLIT_WAYS ways, down to one label."""
+    depth, labels = 0, LABELS_PER_SLICE
+    while labels > 1:
+        labels, depth = math.ceil(labels / SPLIT_WAYS), depth + 1
+    return depth
 
 
 def read_org(target: OrgTarget, integration_users: list[str],

@@ -11,19 +11,20 @@ import datetime as dt
 import math
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from auditor.sources.org.client import ROW_CAPS, OrgClient
 from auditor.sources.org.soql import QUERY_URL_BUDGET, parse_time, quote, soql_time, url_length
+from auditor.sources.org.workpool import URGENT, PriorityPool
 
 
 class Puller(Protocol):
     """What the token reader uses of the pull that runs it (auditor/sources/org/pull.py)."""
 
     client: OrgClient
-    pool: ThreadPoolExecutor
+    pool: PriorityPool
     errors: list[dict[str, str]]
     lock: threading.Lock
 
@@ -34,6 +35,7 @@ class Puller(Protocol):
 TOKEN_FIELDS = "SELECT AppName, UserId, User.Username, CreatedDate, LastUsedDate, UseCount FROM OauthToken"
 TOKEN_CAP = ROW_CAPS["OauthToken"]
 LABELS_PER_SLICE = 40  # app labels per OauthToken slice
+SPLIT_WAYS = 8  # a group of labels still over the cap after a split goes into this many groups at once
 _ANY_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)  # stands for a window's bounds when sizing a query
 
 
@@ -45,6 +47,7 @@ class TokenSlice:
     others: tuple[str, ...] | None = None  # AppName NOT IN (…): tokens of apps that are not installed
     start: dt.datetime | None = None
     end: dt.datetime | None = None
+    level: int = field(default=0, compare=False)  # how many label splits made it
 
     def where(self) -> str:
         parts = []
@@ -104,7 +107,9 @@ class TokenReader:
     def add_labels(self, labels: Iterable[str]) -> None:
         self.labels = sorted(set(self.labels) | set(labels))
 
-    def run(self) -> list[dict[str, Any]]:
+    def run(self, on_rows: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
+        """Every row; `on_rows` is called (on this thread) with each slice's rows as it is read, so
+        that the pull can look up the users they name while the other slices are read."""
         puller = self.puller
         puller._tick("tokens", 0, self.total)
         plan = token_plan(self.labels) if self.total >= TOKEN_CAP else None
@@ -130,6 +135,8 @@ class TokenReader:
                     rows.extend(got)
                     counted += n
                     puller._tick("tokens", n)
+                    if on_rows is not None and got:
+                        on_rows(got)
         if not failed and not self.client.fatal and (counted != self.total or len(rows) != self.total):
             with puller.lock:
                 puller.errors.append({"what": "SOQL OauthToken", "message": (
@@ -138,7 +145,7 @@ class TokenReader:
         return rows
 
     def _submit(self, piece: TokenSlice, known: int | None) -> Future:
-        return self.puller.pool.submit(self.puller._guard, f"SOQL OauthToken: {piece.shown()}", self._read,
+        return self.puller.pool.submit_at(URGENT, self.puller._guard, f"SOQL OauthToken: {piece.shown()}", self._read,
                                        piece, known)
 
     def _read(self, piece: TokenSlice, known: int | None) -> tuple[int, list[dict[str, Any]], list[TokenSlice]]:
@@ -155,8 +162,14 @@ class TokenReader:
 
     def _split(self, piece: TokenSlice, n: int) -> list[TokenSlice]:
         if piece.labels is not None and len(piece.labels) > 1:
-            half = len(piece.labels) // 2
-            return [TokenSlice(labels=piece.labels[:half]), TokenSlice(labels=piece.labels[half:])]
+            # First as many groups as 80%-full slices the count needs, as if the tokens were spread
+            # evenly over the labels; a group still over the cap holds an app with many tokens, and
+            # goes SPLIT_WAYS ways at once (levels: 1 + log8 of its labels, not log2 of them all).
+            ways = math.ceil(n / (TOKEN_CAP * 0.8)) if piece.level == 0 else SPLIT_WAYS
+            ways = max(2, min(ways, len(piece.labels)))
+            cuts = [len(piece.labels) * i // ways for i in range(ways + 1)]
+            return [TokenSlice(labels=piece.labels[a:b], level=piece.level + 1)
+                    for a, b in zip(cuts, cuts[1:], strict=False)]
         if piece.start is None or piece.end is None:
             first, last = (self._created(piece, order) for order in ("ASC", "DESC"))
             start, end = first, last + dt.timedelta(seconds=1)
