@@ -28,7 +28,7 @@ from auditor.formats._ci import (
     sort_key,
     waiver_text,
 )
-from auditor.formats._safe import visible
+from auditor.formats._safe import no_commands, visible
 from auditor.model import KIND_WORDS, SEVERITY_WORDS, App, Finding, Report
 
 COLLAPSE_AFTER = 8  # findings; beyond this each app's section is collapsible
@@ -265,8 +265,9 @@ def _compose(parts: _Parts, level: int) -> str:
 
 def render(report: Report) -> str:
     parts = _Parts(report)
+    # no_commands: printed in a CI step, no line from the input may run as a workflow command
     for level in (FULL, FIX_PER_RULE, LINE_PER_APP):
-        text = _compose(parts, level)
+        text = no_commands(_compose(parts, level))
         if len(text) <= MAX_CHARS:
             return text
-    return _compose(parts, NAMES)
+    return no_commands(_compose(parts, NAMES))
