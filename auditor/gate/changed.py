@@ -16,6 +16,10 @@ from pathlib import Path
 from auditor.model import App, Report
 
 
+# A change to one of these means every app is audited (the hooks' `files:` pattern names them too).
+WHOLE_PROJECT_FILES = (".ca-audit.yaml", ".ca-audit.yml", ".forceignore", ".gitignore", "sfdx-project.json")
+
+
 class ChangedError(Exception):
     """Changed-only mode cannot work here (no git, not a work tree, unknown revision): exit 2."""
 
@@ -96,13 +100,14 @@ def _all_files(top: Path) -> set[Path]:
 def named_files(names: list[str]) -> tuple[set[Path], bool]:
     """The files a pre-commit hook passes (`pass_filenames`), and whether they touch every app.
 
-    A config file or the org-wide OAuth settings change what every app is judged by, so either
-    one among the names means the whole project is audited.
+    A config file or the org-wide OAuth settings change what every app is judged by, and an ignore
+    file or sfdx-project.json what is audited at all, so any of them among the names means the
+    whole project is audited.
     """
     from auditor.sources.org_settings import SUFFIXES as SETTINGS_SUFFIXES
 
-    whole = any(Path(name).name.lower() in (".ca-audit.yaml", ".ca-audit.yml")
-                or name.lower().endswith(SETTINGS_SUFFIXES) for name in names)
+    whole = any(Path(name).name.lower() in WHOLE_PROJECT_FILES or name.lower().endswith(SETTINGS_SUFFIXES)
+                for name in names)
     return {Path(name).resolve() for name in names}, whole
 
 

@@ -61,14 +61,16 @@ def without_overlaps(paths: list[str]) -> list[str]:
 def scan_path(raw: str, exclude: list[str] | None = None) -> SourceResult:
     path = Path(raw)
     if path.is_dir():
-        files, errors = discover(path, exclude or [])
+        files, errors, notes = discover_noting(path, exclude or [])
         root = raw
         documents, read_errors = _read_all(files, inside=path)
     elif path.exists():  # a FIFO or device too: the reader refuses it with a reason
         return _scan_files([raw])
     else:
         return SourceResult(errors=[InputError(raw, None, "no such file or folder")])
-    return _apps(documents, errors + read_errors, root)
+    result = _apps(documents, errors + read_errors, root)
+    result.notes.extend(notes)
+    return result
 
 
 def _scan_files(raws: list[str]) -> SourceResult:
@@ -99,6 +101,17 @@ def _apps(documents: list[tuple[str, bytes]], errors: list[InputError], root: st
 def discover(folder: Path, exclude: list[str] | None = None) -> tuple[list[tuple[str, str]], list[InputError]]:
     """(file system path, path shown relative to `folder`) of every metadata file under it,
     honouring sfdx-project.json package directories and the ignore files (sources/ignore.py)."""
+    files, errors, _notes = discover_noting(folder, exclude)
+    return files, errors
+
+
+def discover_noting(folder: Path, exclude: list[str] | None = None) -> tuple[list[tuple[str, str]],
+                                                                             list[InputError], list[str]]:
+    """`discover`, and notes saying how many metadata files each ignore file (and line) left out.
+
+    When the ignore rules left out every metadata file there was, nothing was audited though there
+    was something to audit: that is an input error (exit 2), not a pass. A gate that a one-line
+    `**` in .forceignore turns green would not be a gate; the error names the file and line."""
     from auditor.sources.ignore import load
 
     package_dirs, errors = _package_directories(folder)
@@ -108,7 +121,20 @@ def discover(folder: Path, exclude: list[str] | None = None) -> tuple[list[tuple
         found, walk_errors = _walk(str(directory), str(folder), ignore)
         files.update(found)
         errors.extend(walk_errors)
-    return sorted(files.items(), key=lambda item: item[1]), errors
+    notes: list[str] = []
+    if ignore is not None:
+        notes = ignore.notes()
+        left_out = sum(ignore.counts.values())
+        if left_out and not files:
+            from auditor.sources.ignore import label
+
+            reasons = ignore.counts.most_common()
+            shown, line, _detail = reasons[0][0]
+            errors.append(InputError(shown, line, (
+                f"ignore rules left out all {left_out} Connected App / External Client App metadata file(s) found "
+                f"({'; '.join(f'{count} by {label(why)}' for why, count in reasons)}): nothing was audited. "
+                "Narrow the rule, or scan without it")))
+    return sorted(files.items(), key=lambda item: item[1]), errors, notes
 
 
 def _package_directories(folder: Path) -> tuple[list[Path], list[InputError]]:
@@ -151,19 +177,18 @@ def _walk(directory: str, root: str, ignore: Ignore | None = None) -> tuple[dict
         where = safeio.display(os.path.relpath(error.filename or directory, root).replace(os.sep, "/"))
         errors.append(InputError(where, None, f"cannot read the folder: {error.strerror or error}"))
 
+    # Ignored folders are walked too (the package directories, or the folder named): each metadata
+    # file left out is counted against the rule that left it out.
+    resolved_root = str(Path(root).resolve())
     for current, dirnames, filenames in os.walk(directory, onerror=unreadable):
         dirnames[:] = [d for d in dirnames if d not in SKIPPED_DIRS]
-        rules = None
         if ignore is not None:
-            ignore.enter(current, filenames)
-            rules = ignore if ignore.active else None
-        absolute = os.path.abspath(current) if rules else current
-        if rules:
-            dirnames[:] = [d for d in dirnames if not rules.ignored(os.path.join(absolute, d), is_dir=True)]
+            ignore.enter(filenames)
         relative = os.path.relpath(current, root).replace(os.sep, "/")
         prefix = "" if relative == "." else relative + "/"
+        absolute = os.path.normpath(os.path.join(resolved_root, relative)) if ignore is not None else current
         for name in filenames:
-            if is_metadata_file(name) and not (rules and rules.ignored(os.path.join(absolute, name))):
+            if is_metadata_file(name) and not (ignore is not None and ignore.excluded(os.path.join(absolute, name))):
                 found[os.path.join(current, name)] = safeio.display(prefix + name)
     return found, errors
 

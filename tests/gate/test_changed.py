@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -176,3 +177,26 @@ def test_an_unknown_revision_in_a_shallow_clone_says_to_fetch_history(repo, tmp_
         changed_files("HEAD~1", clone)
     with pytest.raises(ChangedError, match="check the name"):
         changed_files("no-such-branch", repo)
+
+
+@pytest.mark.parametrize("name", [".forceignore", "sub/.gitignore", ".gitignore", ".ca-audit.yaml",
+                                  "sf/.ca-audit.yml", "sfdx-project.json", "sf/sfdx-project.json"])
+def test_the_hooks_run_when_only_an_ignore_file_config_or_project_file_changes(name):
+    import yaml
+
+    from tests.conftest import REPO
+
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    for hook in hooks:  # pre-commit matches `files` with Python's re.search
+        assert re.search(hook["files"], name), (hook["id"], name)
+    assert not re.search(hooks[0]["files"], "README.md")
+    workflow = (REPO / "docs" / "ci.md").read_text(encoding="utf-8")
+    (paths,) = re.findall(r"^    paths: (\[.*\])$", workflow, flags=re.M)
+    assert {".forceignore", "**/.gitignore", ".ca-audit.yaml", "sfdx-project.json"} <= set(json.loads(paths))
+
+
+def test_a_named_ignore_file_audits_the_whole_project(tmp_path):
+    project = shutil.copytree(CI_APPS, tmp_path / "project")
+    (project / ".forceignore").write_text("**\n", encoding="utf-8")
+    code, data = scan_json(project, "--changed-files", ".forceignore")
+    assert code == 2 and data["input_errors"][0]["path"] == ".forceignore"
