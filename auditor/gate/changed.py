@@ -15,7 +15,6 @@ from pathlib import Path
 
 from auditor.model import App, Report
 
-
 # A change to one of these means every app is audited (the hooks' `files:` pattern names them too).
 WHOLE_PROJECT_FILES = (".ca-audit.yaml", ".ca-audit.yml", ".forceignore", ".gitignore", "sfdx-project.json")
 
