@@ -91,7 +91,7 @@ def scan(
     ] = None,
     changed_files: Annotated[
         bool, typer.Option("--changed-files", help="The paths are changed files (as a pre-commit hook passes "
-                           "them): read the project in the current folder, audit the apps they belong to.")
+                           "them): read the SFDX project each belongs to, audit the apps they belong to.")
     ] = False,
     org: "OrgTarget | None" = None,
 ) -> None:
@@ -106,8 +106,7 @@ def scan(
     if changed_files:
         if changed_since:
             raise usage_error("--changed-files and --changed-since are two ways to pick apps; use one")
-        named, whole = _named_files(paths or [])
-        paths = ["."]
+        named, whole, paths = _named_files(paths or [], explicit_config=config is not None)
         if whole:
             named = None
     options = AuditOptions(
@@ -142,10 +141,15 @@ def scan(
     raise typer.Exit(0 if exit_zero and code == 1 else code)
 
 
-def _named_files(names: list[str]) -> tuple[set[Path], bool]:
-    from auditor.gate.changed import named_files
+def _named_files(names: list[str], explicit_config: bool) -> tuple[set[Path], bool, list[str]]:
+    """The named files, whether they touch every app, and what to scan for them."""
+    from auditor.gate.changed import ChangedError, named_files, scan_targets
 
-    return named_files(names)
+    try:
+        targets = scan_targets(names, explicit_config)
+    except ChangedError as error:
+        raise usage_error(str(error)) from None
+    return (*named_files(names), targets)
 
 
 def _changed_files(rev: str, paths: list[str]) -> set[Path]:

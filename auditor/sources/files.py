@@ -34,7 +34,7 @@ def scan_paths(paths: list[str], exclude: list[str] | None = None) -> SourceResu
     named one by one are read together, so the parts of one External Client App named side by
     side are joined into one app, as when their folder is scanned."""
     result = SourceResult()
-    kept = without_overlaps(paths)
+    kept, result.notes = without_overlaps(paths)
     files = [raw for raw in kept if Path(raw).exists() and not Path(raw).is_dir()]
     for raw in kept:
         if raw not in files:
@@ -44,18 +44,40 @@ def scan_paths(paths: list[str], exclude: list[str] | None = None) -> SourceResu
     return result
 
 
-def without_overlaps(paths: list[str]) -> list[str]:
-    """Drop a path named twice, or inside a folder also named, so no app is audited twice."""
+def without_overlaps(paths: list[str]) -> tuple[list[str], list[str]]:
+    """Drop a path named twice, or a file the scan of a folder also named reads, so no app is
+    audited twice. A file named inside an SFDX project folder but outside its packageDirectories
+    is not read by the folder scan (`sf project deploy` would not deploy it): it is read as named,
+    and a note says so, rather than passing unaudited."""
     resolved = [(raw, Path(raw).resolve()) for raw in paths]
     folders = [path for _raw, path in resolved if path.is_dir()]
-    kept, seen = [], set()
+    kept, seen, notes = [], set(), []
     for raw, path in resolved:
-        inside = any(folder != path and folder in path.parents for folder in folders)
-        if path in seen or inside:
+        holders = [folder for folder in folders if folder != path and folder in path.parents]
+        if path in seen:
             continue
+        if holders and all(_folder_reads(folder, path) for folder in holders):
+            continue
+        if holders and is_metadata_file(path.name):
+            project = display_path(holders[0] / "sfdx-project.json")
+            notes.append(f"{safeio.display(display_path(path))} is outside the packageDirectories of "
+                         f"{safeio.display(project)} (`sf project deploy` would not deploy it); audited as named")
         seen.add(path)
         kept.append(raw)
-    return kept
+    return kept, notes
+
+
+def _folder_reads(folder: Path, file: Path) -> bool:
+    """Whether a scan of `folder` reads `file` (inside it): under a package directory, and not in a
+    folder the walk skips. Ignore rules are left to the folder scan, which counts what they leave out."""
+    inside = file.relative_to(folder).parts[:-1]
+    if any(part in SKIPPED_DIRS for part in inside):
+        return False
+    package_dirs, errors = _package_directories(folder)
+    if errors or not package_dirs:
+        return True  # the whole folder is walked
+    return any(directory.resolve() == file.parent or directory.resolve() in file.parents
+               for directory in package_dirs)
 
 
 def scan_path(raw: str, exclude: list[str] | None = None) -> SourceResult:
