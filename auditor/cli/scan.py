@@ -211,17 +211,34 @@ def emit(report: Report, output_format: str, outputs: list[tuple[str, Path]], co
             raise usage_error("cannot write the report: standard output is closed (use --output PATH)")
         text = _render(output_format, report, colour=colour, quiet=quiet, terminal=True)
         try:
-            if hasattr(sys.stdout, "reconfigure"):  # a name that is not UTF-8 must not stop the report
-                sys.stdout.reconfigure(errors="backslashreplace")
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        except OSError as error:
+            _write_stdout(text)
+        except (OSError, ValueError) as error:  # ValueError: a stdout closed in process
             _silence_stdout()
-            raise usage_error(f"cannot write the report to standard output: {error.strerror or error}") from None
+            reason = getattr(error, "strerror", None) or "standard output is closed"
+            raise usage_error(f"cannot write the report to standard output: {reason}") from None
     elif output_format != "table" and not quiet:
         from auditor.formats.table import summary_line
 
         typer.echo(summary_line(report), err=True)
+
+
+def _write_stdout(text: str) -> None:
+    """Write the whole report to standard output, or raise OSError. A pipe its reader closed early
+    can take part of a large write and report success to TextIOWrapper (the rest is lost without an
+    error), so the bytes go to the file descriptor until every one is written; EPIPE then surfaces."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (tests that capture output in process)
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(errors="backslashreplace")
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    sys.stdout.flush()
+    # a name that is not UTF-8 must not stop the report
+    data = memoryview(text.encode(getattr(sys.stdout, "encoding", None) or "utf-8", errors="backslashreplace"))
+    while data:
+        data = data[os.write(fd, data):]
 
 
 def _silence_stdout() -> None:
@@ -246,7 +263,7 @@ def _width() -> int:
     """The terminal's width (COLUMNS wins, as for every tool), 80 when stdout is not a terminal."""
     import shutil
 
-    if "COLUMNS" not in os.environ and not sys.stdout.isatty():
+    if "COLUMNS" not in os.environ and (sys.stdout is None or not sys.stdout.isatty()):
         return 80
     return max(40, shutil.get_terminal_size((80, 24)).columns)
 
@@ -260,7 +277,7 @@ def _colour_wanted(choice: str = "auto") -> bool:
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
-    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+    return sys.stdout is not None and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
 
 @with_org_options
