@@ -45,16 +45,16 @@ def _outputs(values: list[str], main_format: str) -> list[tuple[str, Path]]:
 @with_org_options
 def scan(
     paths: Annotated[list[str] | None, typer.Argument(help="Files or folders to audit (default: .)")] = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", metavar=f"[{'|'.join(FORMATS)}]",
-                                               help="What to print.")] = "table",
+    output_format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                               help=f"What to print: {', '.join(FORMATS)}.")] = "table",
     output: Annotated[
         list[str] | None,
         typer.Option("--output", "-o", help="Write the report to PATH, or FORMAT=PATH for another format "
                      "(repeatable)."),
     ] = None,
     fail_on: Annotated[
-        str | None, typer.Option(metavar=f"[{'|'.join(SEVERITY_WORDS)}]", help="Lowest severity that fails the run "
-                                 "(default from .ca-audit.yaml, else high).")
+        str | None, typer.Option(metavar="SEVERITY", help=f"Lowest severity that fails the run: "
+                                 f"{', '.join(SEVERITY_WORDS)} (default from .ca-audit.yaml, else high).")
     ] = None,
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even with findings at or above fail-on (an audit that "
@@ -64,8 +64,8 @@ def scan(
         bool, typer.Option("--quiet", "-q", help="Print the findings and input errors only: no notes, no summary.")
     ] = False,
     color: Annotated[
-        str, typer.Option("--color", metavar="[auto|always|never]", help="Colour the table: auto = on a terminal, "
-                          "unless NO_COLOR is set; FORCE_COLOR turns it on.")
+        str, typer.Option("--color", metavar="WHEN", help="Colour the table: auto, always or never; auto = on a "
+                          "terminal, unless NO_COLOR is set; FORCE_COLOR turns it on.")
     ] = "auto",
     config: Annotated[Path | None, typer.Option(help="Config file (default: .ca-audit.yaml found upward).")] = None,
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule folder (repeatable).")] = None,

@@ -127,6 +127,14 @@ def _group(findings: list[Finding], owners: dict[int, App]) -> list[Group]:
     return sorted(groups.items(), key=lambda item: (min(sort_key(f) for f in item[1]), item[0]))
 
 
+def _severities(found: list[Finding]) -> str:
+    """The severities a rule's findings have (`severity_if` can lower some): `high` when all are high,
+    `high (1), medium (2)` when they differ, worst first."""
+    counts = counts_by_severity(found)
+    words = [word for word in SEVERITY_WORDS if counts[word]]
+    return words[0] if len(words) == 1 else ", ".join(f"{word} ({counts[word]})" for word in words)
+
+
 def _rule_table(report: Report, active: list[Finding]) -> list[str]:
     by_rule: dict[str, list[Finding]] = {}
     for finding in active:
@@ -136,7 +144,7 @@ def _rule_table(report: Report, active: list[Finding]) -> list[str]:
                                                                       item[0])):
         failing_apps = {(f.app, f.kind) for f in found if report.is_failing(f)}
         title = rule_attr(report, rule_id, "title", found[0].title or "")
-        lines.append(f"| {_code(rule_id)} | {severity_word(max(f.severity for f in found))} | {escape(title)} | "
+        lines.append(f"| {_code(rule_id)} | {_severities(found)} | {escape(title)} | "
                      f"{len(failing_apps)} | {len(found)} |")
     return lines
 

@@ -4,6 +4,7 @@ with their fix, passing apps are only counted, long reports collapse."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from auditor.fixtext import fix_for_kind
 from auditor.formats import render
 from auditor.formats.markdown import escape
+from auditor.model import SEVERITY_WORDS
 from tests.ci_support import add_waiver, sample_copy, scan
 from tests.conftest import ECA_APPS, run_cli
 
@@ -151,7 +153,14 @@ def test_rule_table_comes_first_and_counts_failing_apps(project):
         found = [f for f in report.active_findings if f.rule_id == rule_id]
         assert row["Findings"] == str(len(found))
         assert row["Failing apps"] == str(len({(f.app, f.kind) for f in found if f in report.failing_findings}))
+        # the severities actually found (severity_if can lower some), with counts when they differ
+        severities = Counter(str(f.severity).lower() for f in found)
+        expected = ", ".join(f"{word} ({severities[word]})" for word in SEVERITY_WORDS if severities[word])
+        assert row["Severity"] == (next(iter(severities)) if len(severities) == 1 else expected)
     assert set(rules) == {f.rule_id for f in report.active_findings}
+    mixed = [rule_id for rule_id in rules if len({f.severity for f in report.active_findings
+                                                  if f.rule_id == rule_id}) > 1]
+    assert mixed, "the sample project has a rule whose findings differ in severity (CA-05)"
 
 
 def test_fix_text_only_for_the_apps_kind(project):
