@@ -113,7 +113,7 @@ def read_sources(options: AuditOptions, config: Config, extra_users: list[str] |
 def apps_of(inputs: Inputs, integration_users: Mapping[str, list[str]]) -> SourceResult:
     """Repository and org apps together; when both are there, each repository app is compared with
     the org (CA-24, CA-32)."""
-    result = SourceResult(list(inputs.repository.apps), list(inputs.repository.errors))
+    result = SourceResult(list(inputs.repository.apps), list(inputs.repository.errors), list(inputs.repository.notes))
     from_org = org_apps(inputs.orgs, integration_users)
     result.extend(from_org)
     if inputs.repository.apps and from_org.apps:
@@ -150,6 +150,7 @@ def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:
     messages = apply_waivers(findings, setup.config.waivers, options.today or dt.date.today(),
                              not_run=setup.known - ran, ran=ran)
     messages += undeclared_apps(setup.config, source.apps, options.paths)
+    messages[:0] = source.notes
     if not source.apps and not source.errors:
         where = ", ".join(options.paths) or "the org"
         messages.insert(0, f"no Connected App or External Client App metadata found in {where}")

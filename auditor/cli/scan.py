@@ -45,16 +45,16 @@ def _outputs(values: list[str], main_format: str) -> list[tuple[str, Path]]:
 @with_org_options
 def scan(
     paths: Annotated[list[str] | None, typer.Argument(help="Files or folders to audit (default: .)")] = None,
-    output_format: Annotated[str, typer.Option("--format", "-f", metavar=f"[{'|'.join(FORMATS)}]",
-                                               help="What to print.")] = "table",
+    output_format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                                               help=f"What to print: {', '.join(FORMATS)}.")] = "table",
     output: Annotated[
         list[str] | None,
         typer.Option("--output", "-o", help="Write the report to PATH, or FORMAT=PATH for another format "
                      "(repeatable)."),
     ] = None,
     fail_on: Annotated[
-        str | None, typer.Option(metavar=f"[{'|'.join(SEVERITY_WORDS)}]", help="Lowest severity that fails the run "
-                                 "(default from .ca-audit.yaml, else high).")
+        str | None, typer.Option(metavar="SEVERITY", help=f"Lowest severity that fails the run: "
+                                 f"{', '.join(SEVERITY_WORDS)} (default from .ca-audit.yaml, else high).")
     ] = None,
     exit_zero: Annotated[
         bool, typer.Option("--exit-zero", help="Exit 0 even with findings at or above fail-on (an audit that "
@@ -64,8 +64,8 @@ def scan(
         bool, typer.Option("--quiet", "-q", help="Print the findings and input errors only: no notes, no summary.")
     ] = False,
     color: Annotated[
-        str, typer.Option("--color", metavar="[auto|always|never]", help="Colour the table: auto = on a terminal, "
-                          "unless NO_COLOR is set; FORCE_COLOR turns it on.")
+        str, typer.Option("--color", metavar="WHEN", help="Colour the table: auto, always or never; auto = on a "
+                          "terminal, unless NO_COLOR is set; FORCE_COLOR turns it on.")
     ] = "auto",
     config: Annotated[Path | None, typer.Option(help="Config file (default: .ca-audit.yaml found upward).")] = None,
     rules: Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule folder (repeatable).")] = None,
@@ -91,7 +91,7 @@ def scan(
     ] = None,
     changed_files: Annotated[
         bool, typer.Option("--changed-files", help="The paths are changed files (as a pre-commit hook passes "
-                           "them): read the project in the current folder, audit the apps they belong to.")
+                           "them): read the SFDX project each belongs to, audit the apps they belong to.")
     ] = False,
     org: "OrgTarget | None" = None,
 ) -> None:
@@ -106,8 +106,7 @@ def scan(
     if changed_files:
         if changed_since:
             raise usage_error("--changed-files and --changed-since are two ways to pick apps; use one")
-        named, whole = _named_files(paths or [])
-        paths = ["."]
+        named, whole, paths = _named_files(paths or [], explicit_config=config is not None)
         if whole:
             named = None
     options = AuditOptions(
@@ -142,10 +141,15 @@ def scan(
     raise typer.Exit(0 if exit_zero and code == 1 else code)
 
 
-def _named_files(names: list[str]) -> tuple[set[Path], bool]:
-    from auditor.gate.changed import named_files
+def _named_files(names: list[str], explicit_config: bool) -> tuple[set[Path], bool, list[str]]:
+    """The named files, whether they touch every app, and what to scan for them."""
+    from auditor.gate.changed import ChangedError, named_files, scan_targets
 
-    return named_files(names)
+    try:
+        targets = scan_targets(names, explicit_config)
+    except ChangedError as error:
+        raise usage_error(str(error)) from None
+    return (*named_files(names), targets)
 
 
 def _changed_files(rev: str, paths: list[str]) -> set[Path]:
@@ -207,17 +211,34 @@ def emit(report: Report, output_format: str, outputs: list[tuple[str, Path]], co
             raise usage_error("cannot write the report: standard output is closed (use --output PATH)")
         text = _render(output_format, report, colour=colour, quiet=quiet, terminal=True)
         try:
-            if hasattr(sys.stdout, "reconfigure"):  # a name that is not UTF-8 must not stop the report
-                sys.stdout.reconfigure(errors="backslashreplace")
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        except OSError as error:
+            _write_stdout(text)
+        except (OSError, ValueError) as error:  # ValueError: a stdout closed in process
             _silence_stdout()
-            raise usage_error(f"cannot write the report to standard output: {error.strerror or error}") from None
+            reason = getattr(error, "strerror", None) or "standard output is closed"
+            raise usage_error(f"cannot write the report to standard output: {reason}") from None
     elif output_format != "table" and not quiet:
         from auditor.formats.table import summary_line
 
         typer.echo(summary_line(report), err=True)
+
+
+def _write_stdout(text: str) -> None:
+    """Write the whole report to standard output, or raise OSError. A pipe its reader closed early
+    can take part of a large write and report success to TextIOWrapper (the rest is lost without an
+    error), so the bytes go to the file descriptor until every one is written; EPIPE then surfaces."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (tests that capture output in process)
+        if hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(errors="backslashreplace")
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    sys.stdout.flush()
+    # a name that is not UTF-8 must not stop the report
+    data = memoryview(text.encode(getattr(sys.stdout, "encoding", None) or "utf-8", errors="backslashreplace"))
+    while data:
+        data = data[os.write(fd, data):]
 
 
 def _silence_stdout() -> None:
@@ -242,7 +263,7 @@ def _width() -> int:
     """The terminal's width (COLUMNS wins, as for every tool), 80 when stdout is not a terminal."""
     import shutil
 
-    if "COLUMNS" not in os.environ and not sys.stdout.isatty():
+    if "COLUMNS" not in os.environ and (sys.stdout is None or not sys.stdout.isatty()):
         return 80
     return max(40, shutil.get_terminal_size((80, 24)).columns)
 
@@ -256,7 +277,7 @@ def _colour_wanted(choice: str = "auto") -> bool:
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
-    return sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
+    return sys.stdout is not None and sys.stdout.isatty() and os.environ.get("TERM") != "dumb"
 
 
 @with_org_options

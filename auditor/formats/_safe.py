@@ -34,3 +34,21 @@ def visible(text: object) -> str:
 def xml_text(text: object) -> str:
     """Characters XML 1.0 forbids, shown as escapes; newlines and tabs are kept (they are legal)."""
     return _NOT_XML.sub(_escape, str(text))
+
+
+# A CI runner reads every line a step prints. GitHub Actions runs a line as a workflow command
+# when it starts with `::` after leading whitespace (actions/runner, ActionCommand.TryParseV2 trims
+# first; `::add-mask::`, `::stop-commands::`, `::error file=…::`), or when it holds `##[name]`
+# anywhere (the legacy form, ActionCommand.TryParse, tried whenever V2 does not match). The runner
+# splits lines on CR as well as LF.
+_LINE_COMMAND = re.compile(r"(^|[\r\n])([^\S\r\n]*)::")
+LEGACY_COMMAND = "##["
+
+
+def no_commands(text: str, colon: str = "\\:", bracket: str = "\\[") -> str:
+    """`text` (a whole output, or one line of it) with no line a CI runner would run as a command:
+    a line's leading `::` becomes `colon` + `:`, and `##[` becomes `##` + `bracket`. The defaults are
+    backslash escapes (Markdown renders them as the plain character); XML and JSON outputs pass their
+    own lossless escapes (`&#58;`, `\\u005b`). Our own commands are added after this pass."""
+    text = _LINE_COMMAND.sub(lambda m: m.group(1) + m.group(2) + colon + ":", text)
+    return text.replace(LEGACY_COMMAND, "##" + bracket)

@@ -6,7 +6,8 @@ fingerprint. An input error is a row of its own (record `input_error`, with path
 rather than a section after the findings: a spreadsheet or `csv.DictReader` reads one table with one
 header, and a filter or pivot on `record` shows that the audit was incomplete (the exit code is 2),
 where a trailing section would be sorted into the findings or dropped. A cell a spreadsheet would
-run as a formula (starting with =, +, -, @, tab or CR) is prefixed with `'`.
+run as a formula (starting with =, +, -, @, tab or CR) is prefixed with `'`. Control characters in
+values are shown as escapes (`\\n`), and `##[` as `##\\[`, so no line runs as a CI workflow command.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import io
 
 from auditor.fixtext import fix_for_kind
 from auditor.formats._ci import placements, severity_word, sort_key, waiver_text
+from auditor.formats._safe import no_commands, visible
 from auditor.model import Report
 
 COLUMNS = ["record", "severity", "rule_id", "app", "kind", "path", "line", "column", "message", "fix", "waived",
@@ -23,7 +25,9 @@ COLUMNS = ["record", "severity", "rule_id", "app", "kind", "path", "line", "colu
 
 
 def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
+    # One line per record: a newline in a value would start a line of the CI log (where
+    # `::error …` runs as a workflow command), so control characters are shown as escapes.
+    text = "" if value is None else visible(value)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
@@ -41,4 +45,4 @@ def render(report: Report) -> str:
     for error in report.input_errors:
         writer.writerow([_cell(v) for v in (
             "input_error", "", "", "", "", error.path, error.line, "", error.message, "", "", "")])
-    return out.getvalue()
+    return no_commands(out.getvalue())

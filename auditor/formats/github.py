@@ -6,7 +6,8 @@ Levels: a finding that fails the run (at or above fail_on) is an `error`; below 
 above are `warning` and low/info are `notice`; waived findings are `notice`s that say so. GitHub
 reads the command up to the first `::`, so data and property values are escaped exactly as the
 runner's toolkit does (`%` → %25, CR → %0D, LF → %0A, and in properties also `:` → %3A,
-`,` → %2C).
+`,` → %2C). Findings past GitHub's limit are plain log lines: every value in them is one line with
+control characters shown as escapes, and no line holds `##[` (formats/_safe.py, `no_commands`).
 
 GitHub shows 10 annotations of each level per step and drops the rest silently, so the worst 10
 of each level become annotations, the rest are printed as plain log lines in a group, and one
@@ -25,7 +26,7 @@ from auditor.formats._ci import (
     sort_key,
     waiver_text,
 )
-from auditor.formats._safe import visible
+from auditor.formats._safe import LEGACY_COMMAND, no_commands, visible
 from auditor.model import Finding, Report, Severity
 
 # GitHub turns at most this many workflow commands of each level into annotations per step (and
@@ -35,8 +36,10 @@ LIMITS = {"error": 10, "warning": 10, "notice": 10}
 
 def escape_data(text: str) -> str:
     # Then any other control character (ESC, a lone CR of another kind, U+2028) is shown as an
-    # escape: the log must not interpret it.
-    return visible(str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+    # escape: the log must not interpret it. `##[` (the runner's legacy command form, read anywhere
+    # in a line) has no escape GitHub decodes; it is shown as `##\[`, so that no line holds it.
+    text = visible(str(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+    return text.replace(LEGACY_COMMAND, "##\\[")
 
 
 def escape_property(text: str) -> str:
@@ -69,12 +72,14 @@ class _Entry:
 
     def log_line(self) -> str:
         """The same entry as a plain log line, for those past GitHub's per-step limit."""
-        where = str(self.properties.get("file") or "")
+        # Every piece comes from the input: one line, no control character, no command (the line
+        # starts with the level, so only the legacy `##[` form could still be read as one).
+        where = visible(self.properties.get("file") or "")
         if where and self.properties.get("line"):
             where = f"{where}:{self.properties['line']}"
-        title = self.properties.get("title") or "ca-audit"
-        text = " ".join(self.message.split("\n", 1)[0].split())
-        return f"{self.level}: {where + ': ' if where else ''}{title}: {text}"
+        title = visible(self.properties.get("title") or "ca-audit")
+        text = visible(" ".join(self.message.split("\n", 1)[0].split()))
+        return no_commands(f"{self.level}: {where + ': ' if where else ''}{title}: {text}")
 
 
 def _finding_entries(report: Report) -> list[_Entry]:

@@ -20,6 +20,7 @@ from typing import Any
 
 from auditor.fixtext import fix_for_kind
 from auditor.formats._ci import placements, repo_path, severity_word, sort_key
+from auditor.formats._safe import no_commands
 from auditor.model import Report
 
 # ca-audit's five severities onto GitLab's five, in order.
@@ -67,4 +68,5 @@ def build(report: Report) -> list[dict[str, Any]]:
 
 
 def render(report: Report) -> str:
-    return json.dumps(build(report), indent=2, ensure_ascii=False) + "\n"
+    # `##[` inside a string would run as a legacy CI workflow command; \u005b reads back as `[`
+    return no_commands(json.dumps(build(report), indent=2, ensure_ascii=False), bracket="\\u005b") + "\n"

@@ -20,8 +20,8 @@ from auditor.formats._ci import (
     severity_word,
     waiver_text,
 )
+from auditor.formats._safe import no_commands, xml_text
 from auditor.formats._safe import visible as shown_inert
-from auditor.formats._safe import xml_text
 from auditor.model import KIND_WORDS, App, Finding, Report
 
 
@@ -172,4 +172,7 @@ def render(report: Report) -> str:
         element.tail = xml_text(element.tail) if element.tail else element.tail
         for name, value in element.attrib.items():
             element.attrib[name] = shown_inert(value)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    # Failure texts keep their newlines, so a value can start a line: character references keep
+    # any line from running as a CI workflow command, and read back as the same text.
+    text = no_commands(ET.tostring(root, encoding="unicode"), colon="&#58;", bracket="&#91;")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + text + "\n"

@@ -28,7 +28,7 @@ from auditor.formats._ci import (
     sort_key,
     waiver_text,
 )
-from auditor.formats._safe import visible
+from auditor.formats._safe import no_commands, visible
 from auditor.model import KIND_WORDS, SEVERITY_WORDS, App, Finding, Report
 
 COLLAPSE_AFTER = 8  # findings; beyond this each app's section is collapsible
@@ -37,19 +37,41 @@ MAX_CHARS = 64000  # GitHub rejects comments over 65,536 characters; room for a 
 FULL, FIX_PER_RULE, LINE_PER_APP, NAMES = range(4)  # levels of detail, most first
 
 
+# A URL in the data (a callback URL, or a link someone put in a profile name) is shown in a code
+# span: GitHub would otherwise make it a live link. `@name` and `#123` get a zero-width space
+# after the sign (as Dependabot does): GitHub finds mentions and issue references in the rendered
+# text, where a backslash escape is already gone.
+_URL = re.compile(r"(?i)(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)[^\s`<>()\[\]|\"']*")
+# `_` inside a word (`Legacy_Reporting`, `refresh_token`) is never emphasis and stays as written.
+_MARKUP = re.compile(r"([\\\[\]*~]|(?<![^\W_])_|_(?![^\W_]))")
+_MENTION = re.compile(r"(?<![\w&])([@#])(?=\w)")
+
+
+def _inert(part: str) -> str:
+    part = _MARKUP.sub(r"\\\1", part)  # links, images, emphasis, strikethrough; the backslash first
+    part = part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    part = _MENTION.sub(lambda m: m.group(1) + "&#8203;", part)
+    return part.replace("|", "\\|").replace("`", "\\`")
+
+
 def escape(text: str) -> str:
     """Text from rules and metadata, made safe for a comment: `<scopes>` must show, not vanish as
-    an HTML tag, and must not break a table. Code spans are kept as they are (entities are not
-    decoded inside them, so escaping there would show `&lt;`)."""
+    an HTML tag, and must not break a table; a link, an image, an @mention or emphasis written in
+    the data stays text. Code spans are kept as they are (nothing is live inside them, and entities
+    are not decoded there, so escaping would show `&lt;`); URLs become code spans."""
     text = visible(" ".join(str(text).split()))
     parts = re.split(r"(`[^`]*`)", text)
     out = []
     for part in parts:
         if part.startswith("`") and part.endswith("`") and len(part) >= 2:
             out.append(part)
-        else:
-            part = part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            out.append(part.replace("|", "\\|").replace("`", "\\`"))
+            continue
+        last = 0
+        for url in _URL.finditer(part):
+            out.append(_inert(part[last:url.start()]))
+            out.append(_code(url.group(0)))
+            last = url.end()
+        out.append(_inert(part[last:]))
     return "".join(out)
 
 
@@ -105,6 +127,14 @@ def _group(findings: list[Finding], owners: dict[int, App]) -> list[Group]:
     return sorted(groups.items(), key=lambda item: (min(sort_key(f) for f in item[1]), item[0]))
 
 
+def _severities(found: list[Finding]) -> str:
+    """The severities a rule's findings have (`severity_if` can lower some): `high` when all are high,
+    `high (1), medium (2)` when they differ, worst first."""
+    counts = counts_by_severity(found)
+    words = [word for word in SEVERITY_WORDS if counts[word]]
+    return words[0] if len(words) == 1 else ", ".join(f"{word} ({counts[word]})" for word in words)
+
+
 def _rule_table(report: Report, active: list[Finding]) -> list[str]:
     by_rule: dict[str, list[Finding]] = {}
     for finding in active:
@@ -114,7 +144,7 @@ def _rule_table(report: Report, active: list[Finding]) -> list[str]:
                                                                       item[0])):
         failing_apps = {(f.app, f.kind) for f in found if report.is_failing(f)}
         title = rule_attr(report, rule_id, "title", found[0].title or "")
-        lines.append(f"| {_code(rule_id)} | {severity_word(max(f.severity for f in found))} | {escape(title)} | "
+        lines.append(f"| {_code(rule_id)} | {_severities(found)} | {escape(title)} | "
                      f"{len(failing_apps)} | {len(found)} |")
     return lines
 
@@ -265,8 +295,9 @@ def _compose(parts: _Parts, level: int) -> str:
 
 def render(report: Report) -> str:
     parts = _Parts(report)
+    # no_commands: printed in a CI step, no line from the input may run as a workflow command
     for level in (FULL, FIX_PER_RULE, LINE_PER_APP):
-        text = _compose(parts, level)
+        text = no_commands(_compose(parts, level))
         if len(text) <= MAX_CHARS:
             return text
-    return _compose(parts, NAMES)
+    return no_commands(_compose(parts, NAMES))

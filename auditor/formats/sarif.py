@@ -26,6 +26,7 @@ from auditor.formats._ci import (
     sort_key,
     waiver_text,
 )
+from auditor.formats._safe import no_commands
 from auditor.model import Finding, Report
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -227,4 +228,5 @@ def build(report: Report) -> dict[str, Any]:
 
 
 def render(report: Report) -> str:
-    return json.dumps(build(report), indent=2, ensure_ascii=False) + "\n"
+    # `##[` inside a string would run as a legacy CI workflow command; \u005b reads back as `[`
+    return no_commands(json.dumps(build(report), indent=2, ensure_ascii=False), bracket="\\u005b") + "\n"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
-from auditor.formats._safe import visible
+from auditor.formats._safe import no_commands, visible
 from auditor.model import KIND_WORDS, ORG, Finding, Report, Severity
 
 _COLOURS = {
@@ -32,7 +32,14 @@ class _Style:
 def render(report: Report, color: bool = False, width: int | None = None, quiet: bool = False) -> str:
     """`width`: wrap finding messages to it, continuation lines indented under the message (the
     CLI passes the terminal's width, 80 when not a terminal); None leaves lines whole. The
-    summary line is never wrapped, so scripts can find it. `quiet`: findings and input errors only."""
+    summary line is never wrapped, so scripts can find it. `quiet`: findings and input errors only.
+
+    Printed in a CI step, no line may run as a workflow command: a name from the input can start a
+    line (an app heading, a wrapped message, a path), so each such line is escaped (`\\::`)."""
+    return no_commands(_render(report, color, width, quiet))
+
+
+def _render(report: Report, color: bool, width: int | None, quiet: bool) -> str:
     style = _Style(color)
     lines: list[str] = []
     lines += _findings_by_app(report, style, width)

@@ -15,6 +15,9 @@ from pathlib import Path
 
 from auditor.model import App, Report
 
+# A change to one of these means every app is audited (the hooks' `files:` pattern names them too).
+WHOLE_PROJECT_FILES = (".ca-audit.yaml", ".ca-audit.yml", ".forceignore", ".gitignore", "sfdx-project.json")
+
 
 class ChangedError(Exception):
     """Changed-only mode cannot work here (no git, not a work tree, unknown revision): exit 2."""
@@ -96,13 +99,14 @@ def _all_files(top: Path) -> set[Path]:
 def named_files(names: list[str]) -> tuple[set[Path], bool]:
     """The files a pre-commit hook passes (`pass_filenames`), and whether they touch every app.
 
-    A config file or the org-wide OAuth settings change what every app is judged by, so either
-    one among the names means the whole project is audited.
+    A config file or the org-wide OAuth settings change what every app is judged by, and an ignore
+    file or sfdx-project.json what is audited at all, so any of them among the names means the
+    whole project is audited.
     """
     from auditor.sources.org_settings import SUFFIXES as SETTINGS_SUFFIXES
 
-    whole = any(Path(name).name.lower() in (".ca-audit.yaml", ".ca-audit.yml")
-                or name.lower().endswith(SETTINGS_SUFFIXES) for name in names)
+    whole = any(Path(name).name.lower() in WHOLE_PROJECT_FILES or name.lower().endswith(SETTINGS_SUFFIXES)
+                for name in names)
     return {Path(name).resolve() for name in names}, whole
 
 
@@ -132,3 +136,40 @@ def restrict(report: Report, changed: set[Path], what: str) -> int:
     )
     return dropped
 
+
+
+def project_folder(name: str, top: Path) -> Path:
+    """The SFDX project a named file belongs to: the nearest folder above it holding
+    sfdx-project.json, not above `top` (the git work tree, or the working folder); else `top`."""
+    folder = Path(name).resolve().parent
+    while folder == top or top in folder.parents:
+        if (folder / "sfdx-project.json").is_file():
+            return folder
+        folder = folder.parent
+    return top
+
+
+def scan_targets(names: list[str], explicit_config: bool) -> list[str]:
+    """What `--changed-files` scans: the SFDX project of each named file (so a project in a
+    subfolder is read through its own sfdx-project.json, with its own .ca-audit.yaml), plus the
+    named metadata files themselves (a file outside the packageDirectories is then read as named,
+    with a note; files the project scan reads are not read twice).
+
+    One run has one config. Named files in projects whose configs differ would be judged by one
+    of them silently, so that is a ChangedError (exit 2) unless --config says which one applies."""
+    from auditor.config import find_config
+    from auditor.model import display_path
+    from auditor.sources.files import is_metadata_file
+
+    cwd = Path.cwd().resolve()
+    top = next((c for c in (cwd, *cwd.parents) if (c / ".git").exists()), cwd)
+    folders = list(dict.fromkeys(project_folder(name, top) for name in names)) or [cwd]
+    if not explicit_config and len(folders) > 1:
+        configs = {find_config(folder) for folder in folders}
+        if len(configs) > 1:
+            shown = ", ".join(display_path(c) if c else "none" for c in sorted(configs, key=str))
+            raise ChangedError(
+                f"--changed-files: the files belong to {len(folders)} SFDX projects with different configs ({shown}); "
+                "run the hook once per project (`files: ^PROJECT/`) or name one with --config")
+    targets = [display_path(folder) if folder != cwd else "." for folder in folders]
+    return targets + [name for name in names if is_metadata_file(Path(name).name) and Path(name).is_file()]

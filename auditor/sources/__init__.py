@@ -24,17 +24,21 @@ if TYPE_CHECKING:
 
 
 class SourceResult:
-    """The apps a source read, and the problems it found in its input."""
+    """The apps a source read, the problems it found in its input, and notes on what it left out
+    (files an ignore rule excluded, named files outside the project's package directories)."""
 
-    __slots__ = ("apps", "errors")
+    __slots__ = ("apps", "errors", "notes")
 
-    def __init__(self, apps: list[App] | None = None, errors: list[InputError] | None = None) -> None:
+    def __init__(self, apps: list[App] | None = None, errors: list[InputError] | None = None,
+                 notes: list[str] | None = None) -> None:
         self.apps = apps if apps is not None else []
         self.errors = errors if errors is not None else []
+        self.notes = notes if notes is not None else []
 
     def extend(self, other: SourceResult) -> None:
         self.apps.extend(other.apps)
         self.errors.extend(other.errors)
+        self.notes.extend(other.notes)
 
 
 class OrgData:

@@ -34,7 +34,7 @@ def scan_paths(paths: list[str], exclude: list[str] | None = None) -> SourceResu
     named one by one are read together, so the parts of one External Client App named side by
     side are joined into one app, as when their folder is scanned."""
     result = SourceResult()
-    kept = without_overlaps(paths)
+    kept, result.notes = without_overlaps(paths)
     files = [raw for raw in kept if Path(raw).exists() and not Path(raw).is_dir()]
     for raw in kept:
         if raw not in files:
@@ -44,31 +44,55 @@ def scan_paths(paths: list[str], exclude: list[str] | None = None) -> SourceResu
     return result
 
 
-def without_overlaps(paths: list[str]) -> list[str]:
-    """Drop a path named twice, or inside a folder also named, so no app is audited twice."""
+def without_overlaps(paths: list[str]) -> tuple[list[str], list[str]]:
+    """Drop a path named twice, or a file the scan of a folder also named reads, so no app is
+    audited twice. A file named inside an SFDX project folder but outside its packageDirectories
+    is not read by the folder scan (`sf project deploy` would not deploy it): it is read as named,
+    and a note says so, rather than passing unaudited."""
     resolved = [(raw, Path(raw).resolve()) for raw in paths]
     folders = [path for _raw, path in resolved if path.is_dir()]
-    kept, seen = [], set()
+    kept, seen, notes = [], set(), []
     for raw, path in resolved:
-        inside = any(folder != path and folder in path.parents for folder in folders)
-        if path in seen or inside:
+        holders = [folder for folder in folders if folder != path and folder in path.parents]
+        if path in seen:
             continue
+        if holders and all(_folder_reads(folder, path) for folder in holders):
+            continue
+        if holders and is_metadata_file(path.name):
+            project = display_path(holders[0] / "sfdx-project.json")
+            notes.append(f"{safeio.display(display_path(path))} is outside the packageDirectories of "
+                         f"{safeio.display(project)} (`sf project deploy` would not deploy it); audited as named")
         seen.add(path)
         kept.append(raw)
-    return kept
+    return kept, notes
+
+
+def _folder_reads(folder: Path, file: Path) -> bool:
+    """Whether a scan of `folder` reads `file` (inside it): under a package directory, and not in a
+    folder the walk skips. Ignore rules are left to the folder scan, which counts what they leave out."""
+    inside = file.relative_to(folder).parts[:-1]
+    if any(part in SKIPPED_DIRS for part in inside):
+        return False
+    package_dirs, errors = _package_directories(folder)
+    if errors or not package_dirs:
+        return True  # the whole folder is walked
+    return any(directory.resolve() == file.parent or directory.resolve() in file.parents
+               for directory in package_dirs)
 
 
 def scan_path(raw: str, exclude: list[str] | None = None) -> SourceResult:
     path = Path(raw)
     if path.is_dir():
-        files, errors = discover(path, exclude or [])
+        files, errors, notes = discover_noting(path, exclude or [])
         root = raw
         documents, read_errors = _read_all(files, inside=path)
     elif path.exists():  # a FIFO or device too: the reader refuses it with a reason
         return _scan_files([raw])
     else:
         return SourceResult(errors=[InputError(raw, None, "no such file or folder")])
-    return _apps(documents, errors + read_errors, root)
+    result = _apps(documents, errors + read_errors, root)
+    result.notes.extend(notes)
+    return result
 
 
 def _scan_files(raws: list[str]) -> SourceResult:
@@ -99,6 +123,17 @@ def _apps(documents: list[tuple[str, bytes]], errors: list[InputError], root: st
 def discover(folder: Path, exclude: list[str] | None = None) -> tuple[list[tuple[str, str]], list[InputError]]:
     """(file system path, path shown relative to `folder`) of every metadata file under it,
     honouring sfdx-project.json package directories and the ignore files (sources/ignore.py)."""
+    files, errors, _notes = discover_noting(folder, exclude)
+    return files, errors
+
+
+def discover_noting(folder: Path, exclude: list[str] | None = None) -> tuple[list[tuple[str, str]],
+                                                                             list[InputError], list[str]]:
+    """`discover`, and notes saying how many metadata files each ignore file (and line) left out.
+
+    When the ignore rules left out every metadata file there was, nothing was audited though there
+    was something to audit: that is an input error (exit 2), not a pass. A gate that a one-line
+    `**` in .forceignore turns green would not be a gate; the error names the file and line."""
     from auditor.sources.ignore import load
 
     package_dirs, errors = _package_directories(folder)
@@ -108,7 +143,20 @@ def discover(folder: Path, exclude: list[str] | None = None) -> tuple[list[tuple
         found, walk_errors = _walk(str(directory), str(folder), ignore)
         files.update(found)
         errors.extend(walk_errors)
-    return sorted(files.items(), key=lambda item: item[1]), errors
+    notes: list[str] = []
+    if ignore is not None:
+        notes = ignore.notes()
+        left_out = sum(ignore.counts.values())
+        if left_out and not files:
+            from auditor.sources.ignore import label
+
+            reasons = ignore.counts.most_common()
+            shown, line, _detail = reasons[0][0]
+            errors.append(InputError(shown, line, (
+                f"ignore rules left out all {left_out} Connected App / External Client App metadata file(s) found "
+                f"({'; '.join(f'{count} by {label(why)}' for why, count in reasons)}): nothing was audited. "
+                "Narrow the rule, or scan without it")))
+    return sorted(files.items(), key=lambda item: item[1]), errors, notes
 
 
 def _package_directories(folder: Path) -> tuple[list[Path], list[InputError]]:
@@ -151,19 +199,18 @@ def _walk(directory: str, root: str, ignore: Ignore | None = None) -> tuple[dict
         where = safeio.display(os.path.relpath(error.filename or directory, root).replace(os.sep, "/"))
         errors.append(InputError(where, None, f"cannot read the folder: {error.strerror or error}"))
 
+    # Ignored folders are walked too (the package directories, or the folder named): each metadata
+    # file left out is counted against the rule that left it out.
+    resolved_root = str(Path(root).resolve())
     for current, dirnames, filenames in os.walk(directory, onerror=unreadable):
         dirnames[:] = [d for d in dirnames if d not in SKIPPED_DIRS]
-        rules = None
         if ignore is not None:
-            ignore.enter(current, filenames)
-            rules = ignore if ignore.active else None
-        absolute = os.path.abspath(current) if rules else current
-        if rules:
-            dirnames[:] = [d for d in dirnames if not rules.ignored(os.path.join(absolute, d), is_dir=True)]
+            ignore.enter(filenames)
         relative = os.path.relpath(current, root).replace(os.sep, "/")
         prefix = "" if relative == "." else relative + "/"
+        absolute = os.path.normpath(os.path.join(resolved_root, relative)) if ignore is not None else current
         for name in filenames:
-            if is_metadata_file(name) and not (rules and rules.ignored(os.path.join(absolute, name))):
+            if is_metadata_file(name) and not (ignore is not None and ignore.excluded(os.path.join(absolute, name))):
                 found[os.path.join(current, name)] = safeio.display(prefix + name)
     return found, errors
 

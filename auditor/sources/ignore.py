@@ -1,22 +1,32 @@
-"""Which files a folder scan leaves out: `.forceignore`, `.gitignore` and `--exclude`.
+"""Which files a folder scan leaves out: `.forceignore`, `.gitignore` and `--exclude`, and by which line.
 
 - `.forceignore` (gitignore syntax) at the SFDX project root — the folder holding
   `sfdx-project.json`, the scanned folder or one above it: what `sf project deploy` leaves out is
-  not audited either (CA-23's fix tells users to add the global OAuth settings file to it).
-- `.gitignore` files, when the folder is in a git work tree: those from the top of the work tree
-  down to the scanned folder, and those inside it, each relative to its own folder; a deeper file's
-  match (including a `!` re-include) wins, as in git.
+  not audited either (CA-23's fix tells users to add the global OAuth settings file to it). It
+  applies to committed files too, as it does for the Salesforce CLI.
+- `.gitignore`, when the folder is in a git work tree: git ignores only *untracked* files, so git
+  itself is asked which untracked files it ignores (`git ls-files --others --ignored
+  --exclude-standard --directory`, one call for the scanned folder, bounded because ignored folders
+  are listed whole). A committed file is audited whatever `.gitignore` says. Without git (not
+  installed, or it refuses the repository) `.gitignore` is not applied at all rather than guessed.
 - `--exclude GLOB` (repeatable, gitignore syntax) relative to the scanned folder.
 
-pathspec (~15 ms to import) is imported only when one of these exists, so a scan of a folder
-without them pays nothing.
+Every metadata file left out is counted against the file and line that left it out
+(`.forceignore:1` with its pattern), so a report can say what it did not audit, and a scan that
+an ignore rule emptied is not mistaken for a clean one (sources/files.py).
+
+pathspec (~15 ms to import) is imported only when a `.forceignore` or `--exclude` exists, and git is
+run only when a `.gitignore` exists, so a scan of a folder without them pays nothing.
 """
 
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 from typing import Any
+
+from auditor.model import display_path
 
 FORCEIGNORE = ".forceignore"
 GITIGNORE = ".gitignore"
@@ -49,73 +59,142 @@ def _project_root(folder: Path) -> Path | None:
     return None
 
 
+Reason = tuple[str, "int | None", str]  # the ignore file (or --exclude), its line, the pattern
+
+
+def label(reason: Reason) -> str:
+    """`.forceignore:1 (`**`)`"""
+    shown, line, detail = reason
+    return f"{shown}:{line} ({detail})" if line else f"{shown} ({detail})"
+
+
+class _Rules:
+    """One ignore file (or the --exclude globs): its spec, its lines, and how messages name it."""
+
+    def __init__(self, shown: str, base: str, lines: list[str], line_numbers: bool = True) -> None:
+        self.shown, self.base, self.lines, self.line_numbers = shown, base, lines, line_numbers
+        self.spec = _spec(lines)
+
+    def why(self, path: str) -> Reason | None:
+        relative = _relative(path, self.base)
+        if relative is None:
+            return None
+        result = self.spec.check_file(relative)
+        if not result.include:
+            return None
+        pattern = self.lines[result.index].strip() if result.index is not None else "?"
+        line = result.index + 1 if self.line_numbers and result.index is not None else None
+        return (self.shown, line, f"`{pattern}`")
+
+
 class Ignore:
-    """The ignore rules of one scanned folder; `ignored(path)` takes an absolute path (str)."""
+    """The ignore rules of one scanned folder. `excluded(path)` takes an absolute path (str) and
+    counts what it leaves out; `notes()` says what was left out, by file and line."""
 
     def __init__(self, folder: Path, exclude: list[str]) -> None:
         self.folder = folder.resolve()
-        self.git: list[tuple[str, Any]] = []  # (base folder, spec), shallowest first
-        self.other: list[tuple[str, Any]] = []  # .forceignore and --exclude: any match ignores
-        self.in_git = False
-        top = _work_tree_top(self.folder)
-        if top is not None:
-            self.in_git = True
-            for base in reversed([self.folder, *self.folder.parents]):
-                if base == top or top in base.parents:
-                    self._add_gitignore(base)
-            # the scanned folder's own .gitignore was added above; nested ones arrive in enter()
+        self.rules: list[_Rules] = []
         project = _project_root(self.folder) or self.folder
         if (lines := _read(project / FORCEIGNORE)) is not None:
-            self.other.append((str(project), _spec(lines)))
+            self.rules.append(_Rules(display_path(project / FORCEIGNORE), str(project), lines))
         if exclude:
-            self.other.append((str(self.folder), _spec(exclude)))
+            self.rules.append(_Rules("--exclude", str(self.folder), list(exclude), line_numbers=False))
+        self.top = _work_tree_top(self.folder)
+        self.gitignore_seen = self.top is not None and any(
+            (base / GITIGNORE).is_file() for base in (self.folder, *self.folder.parents)
+            if base == self.top or self.top in base.parents)
+        self._git: tuple[set[str], tuple[str, ...]] | None = None  # ignored files, ignored folders (end in /)
+        self.problems: list[str] = []
+        self.counts: Counter[Reason] = Counter()
+        self._by_git: list[str] = []
 
-    def _add_gitignore(self, base: Path) -> None:
-        lines = _read(base / GITIGNORE)
-        if lines is not None and any(line.strip() and not line.startswith("#") for line in lines):
-            self.git.append((str(base), _spec(lines)))
+    def enter(self, filenames: list[str]) -> None:
+        """Called for each folder of the walk: a nested .gitignore makes git's answer needed."""
+        if self.top is not None and GITIGNORE in filenames:
+            self.gitignore_seen = True
 
-    @property
-    def active(self) -> bool:
-        return bool(self.git or self.other)
-
-    def enter(self, directory: str, filenames: list[str]) -> None:
-        """Called for each folder of the walk below the scanned one: picks up nested .gitignore."""
-        if self.in_git and GITIGNORE in filenames and Path(directory).resolve() != self.folder:
-            self._add_gitignore(Path(directory).resolve())
-
-    def ignored(self, path: str, is_dir: bool = False) -> bool:
-        for base, spec in self.other:
-            relative = _relative(path, base, is_dir)
-            if relative is not None and spec.match_file(relative):
+    def excluded(self, path: str) -> bool:
+        for rules in self.rules:
+            why = rules.why(path)
+            if why is not None:
+                self.counts[why] += 1
                 return True
-        verdict = None
-        for base, spec in self.git:
-            relative = _relative(path, base, is_dir)
-            if relative is None:
-                continue
-            result = spec.check_file(relative)
-            if result.include is not None:
-                verdict = result.include
-        return bool(verdict)
+        if self.gitignore_seen and self._git_ignores(path):
+            self._by_git.append(path)
+            return True
+        return False
+
+    def _git_ignores(self, path: str) -> bool:
+        if self._git is None:
+            self._git = self._ask_git()
+        files, folders = self._git
+        return path in files or path.startswith(folders)
+
+    def _ask_git(self) -> tuple[set[str], tuple[str, ...]]:
+        import subprocess
+
+        try:
+            done = subprocess.run(
+                ["git", "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"],
+                cwd=self.folder, capture_output=True, check=False)
+        except OSError:
+            self.problems.append(".gitignore not applied: git is not installed or cannot run")
+            return set(), ()
+        if done.returncode != 0:
+            reason = " ".join(done.stderr.decode(errors="replace").split())[:200]
+            self.problems.append(f".gitignore not applied: git ls-files failed ({reason})")
+            return set(), ()
+        files, folders = set(), []
+        for name in filter(None, done.stdout.split(b"\0")):
+            absolute = os.path.join(str(self.folder), os.fsdecode(name))
+            if absolute.endswith("/"):
+                folders.append(os.path.normpath(absolute) + os.sep)
+            else:
+                files.add(os.path.normpath(absolute))
+        return files, tuple(folders)
+
+    def _attribute_git(self) -> None:
+        """Which .gitignore line left each untracked file out (git check-ignore -v, one call)."""
+        import subprocess
+
+        paths, self._by_git = self._by_git, []
+        if not paths:
+            return
+        names = b"".join(os.fsencode(os.path.relpath(p, self.folder)) + b"\0" for p in paths)
+        try:
+            done = subprocess.run(["git", "check-ignore", "-v", "-z", "--stdin"], input=names,
+                                  cwd=self.folder, capture_output=True, check=False)
+            fields = done.stdout.split(b"\0")
+        except OSError:
+            fields = []
+        explained = 0
+        for index in range(0, len(fields) - 3, 4):
+            source, line, pattern = (os.fsdecode(f) for f in fields[index:index + 3])
+            if source:
+                number = int(line) if line.isdigit() else None
+                self.counts[(source, number, f"`{pattern}`, untracked files only")] += 1
+                explained += 1
+        if len(paths) > explained:
+            self.counts[(GITIGNORE, None, "untracked files only")] += len(paths) - explained
+
+    def notes(self) -> list[str]:
+        """What was left out, most first (call once, after the walk)."""
+        self._attribute_git()
+        return [*self.problems, *(f"{count} metadata file{'s' if count != 1 else ''} excluded by {label(why)}"
+                                  for why, count in self.counts.most_common())]
 
 
-def _relative(path: str, base: str, is_dir: bool) -> str | None:
+def _relative(path: str, base: str) -> str | None:
     relative = os.path.relpath(path, base).replace(os.sep, "/")
     if relative == "." or relative.startswith("../"):
         return None
-    return relative + "/" if is_dir else relative
+    return relative
 
 
 def load(folder: Path, exclude: list[str]) -> Ignore | None:
-    """The folder's ignore rules, or None when there are none (and pathspec stays unimported)."""
+    """The folder's ignore rules, or None when there can be none (and pathspec stays unimported)."""
     resolved = folder.resolve()
-    has_any = bool(exclude) or any(
-        (base / name).is_file()
-        for base in (resolved, *resolved.parents)
-        for name in (FORCEIGNORE, GITIGNORE)
-    )
-    if not has_any and not _work_tree_top(resolved):
+    project = _project_root(resolved) or resolved
+    if not exclude and not (project / FORCEIGNORE).is_file() and _work_tree_top(resolved) is None:
         return None
-    rules = Ignore(resolved, exclude)
-    return rules if rules.active or rules.in_git else None
+    return Ignore(resolved, exclude)

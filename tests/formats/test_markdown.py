@@ -4,6 +4,7 @@ with their fix, passing apps are only counted, long reports collapse."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from auditor.fixtext import fix_for_kind
 from auditor.formats import render
 from auditor.formats.markdown import escape
+from auditor.model import SEVERITY_WORDS
 from tests.ci_support import add_waiver, sample_copy, scan
 from tests.conftest import ECA_APPS, run_cli
 
@@ -151,7 +153,14 @@ def test_rule_table_comes_first_and_counts_failing_apps(project):
         found = [f for f in report.active_findings if f.rule_id == rule_id]
         assert row["Findings"] == str(len(found))
         assert row["Failing apps"] == str(len({(f.app, f.kind) for f in found if f in report.failing_findings}))
+        # the severities actually found (severity_if can lower some), with counts when they differ
+        severities = Counter(str(f.severity).lower() for f in found)
+        expected = ", ".join(f"{word} ({severities[word]})" for word in SEVERITY_WORDS if severities[word])
+        assert row["Severity"] == (next(iter(severities)) if len(severities) == 1 else expected)
     assert set(rules) == {f.rule_id for f in report.active_findings}
+    mixed = [rule_id for rule_id in rules if len({f.severity for f in report.active_findings
+                                                  if f.rule_id == rule_id}) > 1]
+    assert mixed, "the sample project has a rule whose findings differ in severity (CA-05)"
 
 
 def test_fix_text_only_for_the_apps_kind(project):
@@ -231,3 +240,26 @@ def test_names_that_cannot_fit_are_cut_with_a_count_and_a_pointer(big_report, mo
     named = sum(escape(name) in text for name in failing)
     assert 0 < named < len(failing)
     assert f"…and {len(failing) - named} more failing app(s)" in text and "JSON, SARIF" in text
+
+
+PHISH = "[Approve here](https://evil.example/phish) ![t](https://evil.example/t.png) @octocat **now** ~~x~~ _y_"
+
+
+def test_links_images_mentions_and_emphasis_in_the_data_stay_text(tmp_path, monkeypatch):
+    project = sample_copy(tmp_path / "project", odd_app=False)
+    legacy = next((project / "force-app/main/default/connectedApps").glob("Legacy_Reporting.*"))
+    legacy.write_text(legacy.read_text(encoding="utf-8").replace(
+        "<profileName>Sales Manager</profileName>", f"<profileName>{PHISH}</profileName>"), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    text = render("markdown", scan(Path("project")))
+    assert "@octocat" in " ".join(line for line in text.splitlines() if "octocat" in line).replace("&#8203;", "") \
+        and "@octocat" not in text  # shown, with a zero-width space GitHub does not read as a mention
+    assert "](http" not in text and "![" not in text and "**now**" not in text and "~~x~~" not in text
+    # every URL sits in a code span, where GitHub makes no link
+    for line in text.splitlines():
+        outside = re.sub(r"`[^`]*`", "", line)
+        assert "://" not in outside, line
+    markdown_it = pytest.importorskip("markdown_it")
+    html = markdown_it.MarkdownIt("commonmark").enable(["table", "strikethrough"]).render(text)
+    assert "evil.example" in html and "<img" not in html and 'href="https://evil' not in html
+    assert "<strong>now</strong>" not in html and "<s>x</s>" not in html and "<em>y</em>" not in html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -176,3 +177,80 @@ def test_an_unknown_revision_in_a_shallow_clone_says_to_fetch_history(repo, tmp_
         changed_files("HEAD~1", clone)
     with pytest.raises(ChangedError, match="check the name"):
         changed_files("no-such-branch", repo)
+
+
+@pytest.mark.parametrize("name", [".forceignore", "sub/.gitignore", ".gitignore", ".ca-audit.yaml",
+                                  "sf/.ca-audit.yml", "sfdx-project.json", "sf/sfdx-project.json"])
+def test_the_hooks_run_when_only_an_ignore_file_config_or_project_file_changes(name):
+    import yaml
+
+    from tests.conftest import REPO
+
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    for hook in hooks:  # pre-commit matches `files` with Python's re.search
+        assert re.search(hook["files"], name), (hook["id"], name)
+    assert not re.search(hooks[0]["files"], "README.md")
+    workflow = (REPO / "docs" / "ci.md").read_text(encoding="utf-8")
+    (paths,) = re.findall(r"^    paths: (\[.*\])$", workflow, flags=re.M)
+    assert {".forceignore", "**/.gitignore", ".ca-audit.yaml", "sfdx-project.json"} <= set(json.loads(paths))
+
+
+def test_a_named_ignore_file_audits_the_whole_project(tmp_path):
+    project = shutil.copytree(CI_APPS, tmp_path / "project")
+    (project / ".forceignore").write_text("**\n", encoding="utf-8")
+    code, data = scan_json(project, "--changed-files", ".forceignore")
+    assert code == 2 and data["input_errors"][0]["path"] == ".forceignore"
+
+
+def sf_repo(tmp_path: Path) -> Path:
+    """A repository holding its SFDX project in sf/, with the project's config beside it."""
+    from tests.ci_support import sample_copy
+
+    root = tmp_path / "repo"
+    root.mkdir()
+    sample_copy(root / "sf", odd_app=False)
+    git(root, "init", "-q")
+    return root
+
+
+LEGACY = "sf/force-app/main/default/connectedApps/Legacy_Reporting.connectedApp-meta.xml"
+
+
+def test_changed_files_find_the_projects_config_in_a_subfolder(tmp_path):
+    root = sf_repo(tmp_path)
+    (root / "sf" / ".ca-audit.yaml").write_text("fail_on: critical\nrules:\n  CA-23: off\n", encoding="utf-8")
+    code, data = scan_json(root, "--changed-files", LEGACY)
+    assert [a["name"] for a in data["apps"]] == ["Legacy_Reporting"]
+    assert data["summary"]["fail_on"] == "critical" and code == 0  # CA-23 (critical) is off in sf/.ca-audit.yaml
+    assert "CA-23" not in {f["rule_id"] for f in data["findings"]} and data["findings"]
+    text = run_cli("scan", "--changed-files", LEGACY, cwd=root).stdout
+    assert "config: sf/.ca-audit.yaml" in text
+
+
+def test_changed_files_in_projects_with_different_configs_is_a_usage_error(tmp_path):
+    root = sf_repo(tmp_path)
+    shutil.copytree(root / "sf", root / "other")
+    (root / "other" / ".ca-audit.yaml").write_text("fail_on: low\n", encoding="utf-8")
+    other = LEGACY.replace("sf/", "other/", 1)
+    done = run_cli("scan", "--changed-files", LEGACY, other, cwd=root)
+    assert done.returncode == 2 and "different configs" in done.stderr
+    assert "sf/.ca-audit.yaml" in done.stderr and "other/.ca-audit.yaml" in done.stderr
+    code, data = scan_json(root, "--changed-files", LEGACY, other, "--config", "other/.ca-audit.yaml")
+    assert code == 1 and len(data["apps"]) == 2
+
+
+def test_a_named_file_outside_the_package_directories_is_audited_and_named(tmp_path):
+    root = sf_repo(tmp_path)
+    outside = root / "sf" / "unpackaged" / "connectedApps"
+    outside.mkdir(parents=True)
+    shutil.copy(root / LEGACY, outside / "Evil.connectedApp-meta.xml")
+    named = "sf/unpackaged/connectedApps/Evil.connectedApp-meta.xml"
+    code, data = scan_json(root, "--changed-files", named)
+    assert code == 1 and [a["name"] for a in data["apps"]] == ["Evil"]
+    assert any(f["app"] == "Evil" and f["severity"] == "critical" for f in data["findings"])
+    assert f"{named} is outside the packageDirectories of sf/sfdx-project.json (`sf project deploy` would not " \
+           "deploy it); audited as named" in data["messages"]
+    # Named beside its project folder, the file is read once, and the note is the same.
+    code, data = scan_json(root, "sf", named)
+    assert code == 1 and sorted(a["name"] for a in data["apps"]).count("Evil") == 1
+    assert any("outside the packageDirectories" in m for m in data["messages"])

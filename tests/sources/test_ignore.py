@@ -90,3 +90,63 @@ def test_pathspec_is_imported_only_when_an_ignore_rule_exists(project, tmp_path)
     (project / ".forceignore").write_text("**/nothing\n", encoding="utf-8")
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "True"
+
+
+def commit_all(repo: Path) -> None:
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "-c", "user.email=t@example.com", "-c", "user.name=t", "commit", "-q", "-m", "apps")
+
+
+def test_gitignore_never_hides_a_committed_file(project):
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    everything = app_names(project)
+    commit_all(project)
+    (project / ".gitignore").write_text(f"{DEFAULT}/connectedApps/\n", encoding="utf-8")
+    assert app_names(project) == everything  # git ignores only untracked files
+    # An untracked app in the ignored folder is left out, and the note says by which line.
+    shutil.copy(project / DEFAULT / "connectedApps" / "Mobile_Field_App.connectedApp-meta.xml",
+                project / DEFAULT / "connectedApps" / "Untracked_Copy.connectedApp-meta.xml")
+    result = scan_paths([str(project)])
+    assert {a.name for a in result.apps} == everything
+    assert result.notes == [f"1 metadata file excluded by .gitignore:1 (`{DEFAULT}/connectedApps/`, "
+                            "untracked files only)"]
+
+
+def test_without_git_gitignore_is_not_applied(project, tmp_path):
+    (project / ".gitignore").write_text("*.connectedApp-meta.xml\n", encoding="utf-8")
+    git(project, "init", "-q")
+    empty = tmp_path / "no-git-bin"
+    empty.mkdir()
+    code = ("import sys; from auditor.sources.files import scan_paths; "
+            f"r = scan_paths([{str(project)!r}]); print(len(r.apps)); print(r.notes)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={"PATH": str(empty), "HOME": str(tmp_path)})
+    count, notes = done.stdout.splitlines()
+    assert int(count) == len(app_names(SAMPLE))
+    assert "git is not installed" in notes
+
+
+def test_an_ignore_file_that_leaves_out_everything_is_not_a_pass(project):
+    (project / ".forceignore").write_text("# everything\n**\n", encoding="utf-8")
+    done = run_cli("scan", ".", "--format", "json", cwd=project)
+    data = json.loads(done.stdout)
+    assert done.returncode == 2 and data["summary"]["apps"] == 0
+    (error,) = data["input_errors"]
+    assert (error["path"], error["line"]) == (".forceignore", 2)
+    assert "left out all" in error["message"] and "nothing was audited" in error["message"]
+    assert any(m.endswith("metadata files excluded by .forceignore:2 (`**`)") for m in data["messages"])
+    text = run_cli("scan", ".", cwd=project)
+    assert text.returncode == 2 and "PASSED" not in text.stdout
+    assert "excluded by .forceignore:2 (`**`)" in text.stdout
+
+
+def test_partial_exclusions_are_counted_by_file_and_line(project):
+    (project / ".forceignore").write_text("**/Legacy_Reporting.connectedApp-meta.xml\n", encoding="utf-8")
+    done = run_cli("scan", ".", "--format", "json", "--exclude", "**/Mobile_*", cwd=project)
+    data = json.loads(done.stdout)
+    assert done.returncode == 1 and not data["input_errors"]
+    assert "1 metadata file excluded by .forceignore:1 (`**/Legacy_Reporting.connectedApp-meta.xml`)" \
+        in data["messages"]
+    assert "1 metadata file excluded by --exclude (`**/Mobile_*`)" in data["messages"]
