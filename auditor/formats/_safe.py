@@ -4,7 +4,7 @@ Values ca-audit did not write (file names, labels, rule texts, baseline entries,
 hold newlines, terminal escapes or characters a format forbids. Each format passes such values
 through one of these before writing them: a newline must not start a new line (where `::error`
 or `::add-mask::` would become a GitHub Actions command), ESC must not reach a terminal, and
-JUnit must stay well-formed XML 1.0.
+JUnit must stay well-formed XML 1.0. A CSV cell must not run as a formula in a spreadsheet.
 """
 
 from __future__ import annotations
@@ -34,3 +34,13 @@ def visible(text: object) -> str:
 def xml_text(text: object) -> str:
     """Characters XML 1.0 forbids, shown as escapes; newlines and tabs are kept (they are legal)."""
     return _NOT_XML.sub(_escape, str(text))
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: object) -> str:
+    """A CSV cell a spreadsheet will not run as a formula: one starting with =, +, -, @, tab or CR
+    (OWASP's list) is prefixed with `'`. None is an empty cell."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

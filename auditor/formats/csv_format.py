@@ -16,15 +16,11 @@ import io
 
 from auditor.fixtext import fix_for_kind
 from auditor.formats._ci import placements, severity_word, sort_key, waiver_text
+from auditor.formats._safe import spreadsheet_cell as _cell
 from auditor.model import Report
 
 COLUMNS = ["record", "severity", "rule_id", "app", "kind", "path", "line", "column", "message", "fix", "waived",
            "fingerprint"]
-
-
-def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def render(report: Report) -> str:
