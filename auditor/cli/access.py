@@ -20,8 +20,8 @@ def access(
         "show, by API name or label (default: every app).")] = None,
     output_format: Annotated[str, typer.Option(
         "--format", "-f", help="table, json, csv or html (one self-contained page).")] = "table",
-    config: Annotated[Path | None, typer.Option(help="Config whose integration users to check "
-                                                "(default: .ca-audit.yaml found upward).")] = None,
+    config: Annotated[Path | None, typer.Option(help="Config whose integration users to check (default: "
+                                                ".ca-audit.yaml found upward from the snapshot's folder).")] = None,
     org: "OrgTarget | None" = None,
 ) -> None:
     """Who can use each app and who uses it: assignments, active users, OAuth tokens and logins.
