@@ -26,8 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
 from auditor.config import find_config, load_config
+from auditor.formats._safe import no_commands, spreadsheet_cell, visible
 from auditor.model import InputError
 from auditor.sources import org_apps, read_inputs
+from auditor.suggest import suggestion
 
 if TYPE_CHECKING:
     from auditor.sources.org.target import OrgTarget
@@ -52,11 +54,13 @@ class AccessResult:
 
 def access(sources: list[str], org: OrgTarget | None, wanted: list[str],
            config_path: Path | None = None) -> AccessResult:
-    """Read the org (or snapshot) once and answer for the apps named in `wanted` (every app when empty)."""
-    config, config_errors = load_config(config_path or find_config(Path(".")))
+    """Read the org (or snapshot) once and answer for the apps named in `wanted` (every app when empty).
+    The config is the one given, else the `.ca-audit.yaml` found upward from the snapshot's folder (as
+    `scan` finds it for its first path), else from the working directory."""
+    snapshots = [s for s in sources if s.lower().endswith(".json")]
+    config, config_errors = load_config(config_path or find_config(Path(snapshots[0] if snapshots else ".")))
     if config_errors:
         return AccessResult(errors=config_errors)
-    snapshots = [s for s in sources if s.lower().endswith(".json")]
     others = [s for s in sources if s not in snapshots]
     if others or (org is None and not snapshots):
         shown = ", ".join(others) or "no source"
@@ -82,10 +86,12 @@ def access(sources: list[str], org: OrgTarget | None, wanted: list[str],
         keys = {w.lower() for w in wanted}
         picked = [a for a in apps if a.name.lower() in keys or str(a.get("label") or "").lower() in keys]
         found = {a.name.lower() for a in picked} | {str(a.get("label") or "").lower() for a in picked}
+        labels = {str(a.get("label")) for a in apps if a.get("label")}
         for name in wanted:
             if name.lower() not in found:
-                result.errors.append(InputError(source.origin, None, f"no app named {name!r} in the org "
-                                                f"(apps: {', '.join(sorted(a.name for a in apps)[:20])} …)"))
+                hint = suggestion(name, {a.name for a in apps}) or suggestion(name, labels) or \
+                    f" (the org has {len(apps)} app(s); ca-audit access without app names lists them)"
+                result.errors.append(InputError(source.origin, None, f"no app named {name!r} in the org{hint}"))
         apps = picked
     result.apps = sorted((index.answer(app) for app in apps), key=lambda a: a["name"].lower())
     return result
@@ -112,11 +118,18 @@ class _Index:
                 "DeveloperName") or row["PermissionSetGroupId"]
         self.by_set: dict[str, set[str]] = defaultdict(set)  # permission set id -> assignees (direct)
         self.by_group: dict[str, set[str]] = defaultdict(set)  # group id -> assignees
+        # assignments that expired before the pull: permission set / group id -> assignee -> last expiry date
+        self.expired_set: dict[str, dict[str, str]] = defaultdict(dict)
+        self.expired_group: dict[str, dict[str, str]] = defaultdict(dict)
         for row in soql.get("AccessAssignments") or []:
-            if row.get("IsRevoked") or self._expired(row.get("ExpirationDate")):
+            if row.get("IsRevoked"):
                 continue
-            if row.get("PermissionSetGroupId"):
-                self.by_group[row["PermissionSetGroupId"]].add(row["AssigneeId"])
+            group = row.get("PermissionSetGroupId")
+            if self._expired(row.get("ExpirationDate")):
+                held = self.expired_group[group] if group else self.expired_set[row["PermissionSetId"]]
+                held[row["AssigneeId"]] = max(held.get(row["AssigneeId"], ""), str(row["ExpirationDate"])[:10])
+            elif group:
+                self.by_group[group].add(row["AssigneeId"])
             else:
                 self.by_set[row["PermissionSetId"]].add(row["AssigneeId"])
         self.by_profile: dict[str, set[str]] = defaultdict(set)
@@ -153,13 +166,21 @@ class _Index:
 
     def _can_use(self, app: Any, permitted: str | None) -> dict[str, Any]:
         if not self.read or app.get("org.installed") is False:
-            return {"scope": UNKNOWN, "count": None, "users": []}
+            return {"scope": UNKNOWN, "count": None, "users": [], "expired": []}
         if permitted == "self_authorized":
             count = None if self.active_users is None else self.active_users - self._frozen_active()
-            return {"scope": ALL_USERS, "count": count, "users": []}
+            return {"scope": ALL_USERS, "count": count, "users": [], "expired": []}
         if permitted != "admin_approved":
-            return {"scope": UNKNOWN, "count": None, "users": []}
+            return {"scope": UNKNOWN, "count": None, "users": [], "expired": []}
         via: dict[str, set[str]] = defaultdict(set)
+        lapsed: dict[str, set[str]] = defaultdict(set)  # reached only through assignments that expired
+        until: dict[str, str] = {}
+
+        def expired(holders: dict[str, str], how: str) -> None:
+            for uid, date in holders.items():
+                lapsed[uid].add(how)
+                until[uid] = max(until.get(uid, ""), date)
+
         for grant in self.grants.get(app.get("org.id") or "", []):
             parent = grant.get("Parent") or {}
             if parent.get("IsOwnedByProfile"):
@@ -168,22 +189,35 @@ class _Index:
                     via[uid].add(f"profile:{name}")
             elif parent.get("PermissionSetGroupId"):
                 group = parent["PermissionSetGroupId"]
+                how = f"permission_set_group:{self.group_names.get(group) or parent.get('Name')}"
                 for uid in self.by_group.get(group, ()):
-                    via[uid].add(f"permission_set_group:{self.group_names.get(group) or parent.get('Name')}")
+                    via[uid].add(how)
+                expired(self.expired_group.get(group, {}), how)
             else:
+                how = f"permission_set:{parent.get('Name')}"
                 for uid in self.by_set.get(grant["ParentId"], ()):
-                    via[uid].add(f"permission_set:{parent.get('Name')}")
+                    via[uid].add(how)
+                expired(self.expired_set.get(grant["ParentId"], {}), how)
                 for group in self.groups_of.get(grant["ParentId"], ()):
+                    how = f"permission_set_group:{self.group_names[group]}"
                     for uid in self.by_group.get(group, ()):
-                        via[uid].add(f"permission_set_group:{self.group_names[group]}")
-        users = []
-        for uid, how in via.items():
-            row = self.users.get(uid) or {}
-            users.append({"username": row.get("Username") or uid, "via": sorted(how),
-                          "active": bool(row.get("IsActive")), "frozen": uid in self.frozen})
-        users.sort(key=lambda u: u["username"])
+                        via[uid].add(how)
+                    expired(self.expired_group.get(group, {}), how)
+        users = sorted((self._holder(uid, how) for uid, how in via.items()), key=lambda u: u["username"])
+        gone = sorted(({**self._holder(uid, how), "expired_on": until[uid]} for uid, how in lapsed.items()
+                       if uid not in via), key=lambda u: u["username"])
         count = sum(1 for u in users if u["active"] and not u["frozen"])
-        return {"scope": ASSIGNED, "count": count, "users": users}
+        return {"scope": ASSIGNED, "count": count, "users": users, "expired": gone}
+
+    def _holder(self, uid: str, how: set[str]) -> dict[str, Any]:
+        row = self.users.get(uid) or {}
+        return {"username": row.get("Username") or uid, "via": sorted(how), "active": bool(row.get("IsActive")),
+                "frozen": uid in self.frozen}
+
+    def _status(self, uid: str | None) -> tuple[bool | None, bool | None]:
+        """(active, frozen) of a user the pull looked up; (None, None) when it did not."""
+        row = self.users.get(uid or "")
+        return (None, None) if row is None else (bool(row.get("IsActive")), uid in self.frozen)
 
     def _uses(self, names: list[Any]) -> dict[str, Any]:
         keys = list(dict.fromkeys(str(n) for n in names if n))
@@ -191,7 +225,11 @@ class _Index:
         per_user: dict[str, dict[str, Any]] = {}
         for row in rows:
             username = (row.get("User") or {}).get("Username") or row.get("UserId") or "?"
-            user = per_user.setdefault(username, {"username": username, "tokens": 0, "last_used": None})
+            if username not in per_user:
+                active, frozen = self._status(row.get("UserId"))
+                per_user[username] = {"username": username, "tokens": 0, "last_used": None, "active": active,
+                                      "frozen": frozen}
+            user = per_user[username]
             user["tokens"] += 1
             user["last_used"] = _latest(user["last_used"], row.get("LastUsedDate"))
         last_login = None
@@ -249,15 +287,17 @@ def exposure(app: dict[str, Any]) -> tuple:
 
 
 def render(result: AccessResult, output_format: str) -> str:
+    """The inventory in a format. Names and usernames come from the org (an app label, a token's
+    AppName): no line of any format can carry a control character or run as a CI workflow command."""
     if output_format == "json":
-        return json.dumps(result.as_dict(), ensure_ascii=False, indent=2) + "\n"
+        return no_commands(json.dumps(result.as_dict(), ensure_ascii=False, indent=2), bracket="\\u005b") + "\n"
     if output_format == "csv":
-        return _csv(result)
+        return no_commands(_csv(result))
     if output_format == "html":
         from auditor.formats import access_html
 
         return access_html.render(result.as_dict(), result.notes, result.errors)
-    return _table(result)
+    return no_commands(_table(result))
 
 
 def _table(result: AccessResult) -> str:
@@ -273,36 +313,48 @@ def _table(result: AccessResult) -> str:
         rows.append((app["name"], app["permitted_users"] or "unknown", can_use, str(grants),
                      str(uses["token_users"]), str(uses["token_count"]), (uses["last_used"] or "never")[:10],
                      (uses["last_login"] or "none")[:10]))
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
+    shown: list[tuple[str, ...]] = [header, *(tuple(visible(cell) for cell in row) for row in rows)]
+    widths = [max(len(r[i]) for r in shown) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in shown]
     frozen = sum(1 for app in result.apps for u in app["can_use"]["users"] if u["frozen"])
+    expired = sum(len(app["can_use"].get("expired") or []) for app in result.apps)
+    left_out = [f"{frozen} frozen grant holder(s)"] if frozen else []
+    left_out += [f"{expired} whose assignment expired"] if expired else []
     lines.append("")
     lines.append(f"{len(result.apps)} app(s); CAN USE counts active users who are not frozen"
-                 + (f" ({frozen} frozen grant holder(s) left out)" if frozen else "")
+                 + (f" ({', '.join(left_out)} left out)" if left_out else "")
                  + "; LAST LOGIN: successful OAuth logins in the last 90 days")
-    lines.extend(f"note: {note}" for note in result.notes)
+    lines.extend(f"note: {visible(note)}" for note in result.notes)
     return "\n".join(lines) + "\n"
 
 
 CSV_COLUMNS = ("app", "kind", "permitted_users", "username", "can_use", "via", "active", "frozen", "tokens",
-               "last_used")
+               "last_used", "assignment_expired")
 
 
 def _csv(result: AccessResult) -> str:
-    """One row per app × user: everyone who can use it or holds its tokens."""
+    """One row per app × user: everyone who can use it, whose assignment to it expired, or who holds its
+    tokens. Every cell goes through the same formula guard as `scan --format csv`."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
+
+    def flag(value: bool | None) -> str:
+        return "" if value is None else str(value).lower()
+
     for app in result.apps:
         can = {u["username"]: u for u in app["can_use"]["users"]}
+        lapsed = {u["username"]: u for u in app["can_use"].get("expired") or []}
         uses = {u["username"]: u for u in app["uses"]["users"]}
-        for username in sorted(set(can) | set(uses)):
+        for username in sorted(set(can) | set(lapsed) | set(uses)):
             c, u = can.get(username), uses.get(username)
+            known = c or lapsed.get(username) or u or {}
             usable = c is not None and c["active"] and not c["frozen"]
             scope = app["can_use"]["scope"]
-            writer.writerow([app["name"], app["kind"], app["permitted_users"] or "", username,
-                             scope if scope != ASSIGNED else "yes" if usable else "no",
-                             " ".join(c["via"]) if c else "", "" if c is None else str(c["active"]).lower(),
-                             "" if c is None else str(c["frozen"]).lower(), u["tokens"] if u else 0,
-                             (u or {}).get("last_used") or ""])
+            writer.writerow([spreadsheet_cell(v) for v in (
+                app["name"], app["kind"], app["permitted_users"] or "", username,
+                scope if scope != ASSIGNED else "yes" if usable else "no",
+                " ".join((c or lapsed.get(username) or {}).get("via") or []), flag(known.get("active")),
+                flag(known.get("frozen")), u["tokens"] if u else 0, (u or {}).get("last_used") or "",
+                "" if c else (lapsed.get(username) or {}).get("expired_on") or "")])
     return out.getvalue()

@@ -124,6 +124,7 @@ FIELDS: dict[str, str] = {
     "org.usage.users": "array",
     "org.usage.use_count": "integer",
     "org.usage.last_used_days": "integer",  # days from the newest LastUsedDate to the pull; null: never
+    "org.usage.last_use": "string",  # for messages: "N days before the org was read", or why never
     "org.usage.logins": "integer",  # successful OAuth logins in the LoginHistory window (90 days), by app label
     "org.usage.last_login_days": "integer",  # days from the last of those logins to the pull; null: none
     "org.integration_users": "array",  # declared integration users and the client-credentials run-as user

@@ -2,7 +2,8 @@
 
 A file is opened without blocking (`O_NONBLOCK`, so a FIFO cannot stall the open), then checked
 with `fstat` on the open descriptor (no race with a swap of the path): only a regular file is read,
-and never more than a cap (16 MB by default; `CA_AUDIT_MAX_FILE_BYTES` changes it). A FIFO, a
+and never more than a cap (16 MiB by default; `CA_AUDIT_MAX_FILE_BYTES` changes it; org snapshots, which
+grow with the org, have their own, `SNAPSHOT_MAX_BYTES`). A FIFO, a
 device such as `/dev/zero`, a socket or a file over the cap is refused with a message, never read.
 `inside` refuses a path whose real location leaves a folder (a symlink out of the scanned tree).
 
@@ -20,6 +21,13 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
+# An org snapshot (`ca-audit pull`) grows with the org: 18 MB for 20,000 users and 30,000 OAuth tokens,
+# 101 MiB for 100,000 users and 200,000 tokens (measured, docs/org.md "Snapshot size"). It is read only
+# when named on the command line, as JSON whose depth is bounded; parsing holds about 2.5x the file in
+# memory for a real snapshot and at most ~25x for adversarial JSON (a list of empty objects), so the cap
+# bounds memory too.
+DEFAULT_SNAPSHOT_MAX_BYTES = 128 * 1024 * 1024
+SNAPSHOT_CAP_VARIABLE = "CA_AUDIT_MAX_SNAPSHOT_BYTES"
 MAX_JSON_DEPTH = 64
 
 
@@ -32,11 +40,20 @@ class Refused(Exception):
 
 
 def max_bytes() -> int:
+    return _cap("CA_AUDIT_MAX_FILE_BYTES", DEFAULT_MAX_BYTES)
+
+
+def max_snapshot_bytes() -> int:
+    """The cap for org snapshot files: what `pull` may write and every reader accepts."""
+    return _cap(SNAPSHOT_CAP_VARIABLE, DEFAULT_SNAPSHOT_MAX_BYTES)
+
+
+def _cap(variable: str, default: int) -> int:
     try:
-        value = int(os.environ.get("CA_AUDIT_MAX_FILE_BYTES", "") or DEFAULT_MAX_BYTES)
+        value = int(os.environ.get(variable, "") or default)
     except ValueError:
-        return DEFAULT_MAX_BYTES
-    return value if value > 0 else DEFAULT_MAX_BYTES
+        return default
+    return value if value > 0 else default
 
 
 def outside(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> bool:
@@ -47,7 +64,9 @@ def outside(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> bool:
 
 
 def read_bytes(path: str | os.PathLike[str], *, inside: str | os.PathLike[str] | None = None,
-               limit: int | None = None) -> bytes:
+               limit: int | None = None, variable: str = "CA_AUDIT_MAX_FILE_BYTES") -> bytes:
+    """The file's bytes, refused when over `limit` (default: `max_bytes()`); `variable` is the setting
+    that changes the limit, as the message names it."""
     limit = max_bytes() if limit is None else limit
     # Only a link (or a `..` in the path) can lead out of `inside`: files found by walking `inside` without
     # following links need no realpath, which is two system calls per file on every run.
@@ -64,7 +83,7 @@ def read_bytes(path: str | os.PathLike[str], *, inside: str | os.PathLike[str] |
         if not stat.S_ISREG(info.st_mode):
             raise Refused("not a regular file (a folder, FIFO, device or socket); not read")
         if info.st_size > limit:
-            raise Refused(f"the file is larger than {limit} bytes (CA_AUDIT_MAX_FILE_BYTES); not read")
+            raise Refused(f"the file is larger than {limit} bytes ({variable}); not read")
         chunks, total = [], 0
         while True:
             chunk = os.read(descriptor, min(1 << 20, limit + 1 - total))
@@ -73,7 +92,7 @@ def read_bytes(path: str | os.PathLike[str], *, inside: str | os.PathLike[str] |
             chunks.append(chunk)
             total += len(chunk)
             if total > limit:  # it grew while we read it
-                raise Refused(f"the file is larger than {limit} bytes (CA_AUDIT_MAX_FILE_BYTES); not read")
+                raise Refused(f"the file is larger than {limit} bytes ({variable}); not read")
         return b"".join(chunks)
     except OSError as error:
         raise Refused(f"cannot read the file: {error.strerror or error}") from None
@@ -81,8 +100,11 @@ def read_bytes(path: str | os.PathLike[str], *, inside: str | os.PathLike[str] |
         os.close(descriptor)
 
 
-def read_text(path: str | os.PathLike[str], *, inside: str | os.PathLike[str] | None = None) -> str:
-    data = read_bytes(path, inside=inside)
+def read_text(path: str | os.PathLike[str], *, inside: str | os.PathLike[str] | None = None,
+              snapshot: bool = False) -> str:
+    """The file as UTF-8 text; `snapshot`: an org snapshot, under the snapshot cap instead of the file cap."""
+    data = read_bytes(path, inside=inside, limit=max_snapshot_bytes() if snapshot else None,
+                      variable=SNAPSHOT_CAP_VARIABLE if snapshot else "CA_AUDIT_MAX_FILE_BYTES")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

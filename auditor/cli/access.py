@@ -20,8 +20,8 @@ def access(
         "show, by API name or label (default: every app).")] = None,
     output_format: Annotated[str, typer.Option(
         "--format", "-f", help="table, json, csv or html (one self-contained page).")] = "table",
-    config: Annotated[Path | None, typer.Option(help="Config whose integration users to check "
-                                                "(default: .ca-audit.yaml found upward).")] = None,
+    config: Annotated[Path | None, typer.Option(help="Config whose integration users to check (default: "
+                                                ".ca-audit.yaml found upward from the snapshot's folder).")] = None,
     org: "OrgTarget | None" = None,
 ) -> None:
     """Who can use each app and who uses it: assignments, active users, OAuth tokens and logins.
@@ -36,6 +36,12 @@ def access(
     values = list(names or [])
     sources = [v for v in values if v.lower().endswith(".json") and Path(v).is_file()]
     apps = [v for v in values if v not in sources]
+    for value in apps:
+        if value.lower().endswith(".json"):  # app names hold no dots: a snapshot that is not there
+            from auditor.safeio import display
+
+            missing = "no such file" if not Path(value).exists() else "not a file"
+            raise usage_error(f"{display(value)}: cannot read the snapshot: {missing}")
     if org is not None and org.target_org is None and org.client_id is None and sources:
         org = None  # SF_INSTANCE_URL set for other tools: the snapshot named here wins
     if not sources and org is None:

@@ -291,7 +291,7 @@ def pull(
     """Read an org's connected apps, ECAs, assignments and usage into a snapshot for offline scans."""
     from auditor.config import find_config, load_config
     from auditor.sources.org.pull import read_org
-    from auditor.sources.snapshot import write
+    from auditor.sources.snapshot import over_cap, write
 
     if org is None:
         typer.echo("ca-audit: error: pull needs an org: --target-org ALIAS, --instance-url with --access-token, "
@@ -309,17 +309,21 @@ def pull(
             typer.echo(f"ca-audit: error: {problem.path}: {problem.message}", err=True)
         raise typer.Exit(2)
     try:
-        write(snapshot, output)
+        size = write(snapshot, output)
     except OSError as failure:
         raise usage_error(f"cannot write {safe_display(output)}: {failure.strerror or failure}") from None
+    too_large = over_cap(size)
     counts = {t: len(v["listed"]) for t, v in snapshot["metadata"].items()}
     typer.echo(f"ca-audit: wrote {output}: {counts['ConnectedApp']} connected apps, "
                f"{counts['ExternalClientApplication']} external client apps, "
                f"{len(snapshot['soql'].get('ConnectedApplication', []))} ConnectedApplication rows, "
                f"{len(snapshot['soql'].get('OauthToken', []))} OAuth tokens", err=True)
+    if too_large:  # written all the same: the pull may have taken long, and the variable lets it be read
+        typer.echo(f"ca-audit: error: {safe_display(output)}: {too_large}", err=True)
     if snapshot["errors"]:
         for error in snapshot["errors"]:
             typer.echo(f"ca-audit: error: not read: {error['what']}: {error['message']}", err=True)
         typer.echo("ca-audit: the snapshot is incomplete; scans of it will exit 2", err=True)
+    if too_large or snapshot["errors"]:
         raise typer.Exit(2)
     sys.stderr.flush()

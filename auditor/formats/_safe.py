@@ -4,7 +4,7 @@ Values ca-audit did not write (file names, labels, rule texts, baseline entries,
 hold newlines, terminal escapes or characters a format forbids. Each format passes such values
 through one of these before writing them: a newline must not start a new line (where `::error`
 or `::add-mask::` would become a GitHub Actions command), ESC must not reach a terminal, and
-JUnit must stay well-formed XML 1.0.
+JUnit must stay well-formed XML 1.0. A CSV cell must not run as a formula in a spreadsheet.
 """
 
 from __future__ import annotations
@@ -52,3 +52,15 @@ def no_commands(text: str, colon: str = "\\:", bracket: str = "\\[") -> str:
     own lossless escapes (`&#58;`, `\\u005b`). Our own commands are added after this pass."""
     text = _LINE_COMMAND.sub(lambda m: m.group(1) + m.group(2) + colon + ":", text)
     return text.replace(LEGACY_COMMAND, "##" + bracket)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value: object) -> str:
+    """A CSV cell on one line (control characters shown as escapes: a newline would start a line of
+    the CI log, where `::error …` runs as a workflow command) that a spreadsheet will not run as a
+    formula: one starting with =, +, -, @, tab or CR (OWASP's list) is prefixed with `'`. None is an
+    empty cell."""
+    text = "" if value is None else visible(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text

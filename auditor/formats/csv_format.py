@@ -17,18 +17,12 @@ import io
 
 from auditor.fixtext import fix_for_kind
 from auditor.formats._ci import placements, severity_word, sort_key, waiver_text
-from auditor.formats._safe import no_commands, visible
+from auditor.formats._safe import no_commands
+from auditor.formats._safe import spreadsheet_cell as _cell
 from auditor.model import Report
 
 COLUMNS = ["record", "severity", "rule_id", "app", "kind", "path", "line", "column", "message", "fix", "waived",
            "fingerprint"]
-
-
-def _cell(value: object) -> str:
-    # One line per record: a newline in a value would start a line of the CI log (where
-    # `::error …` runs as a workflow command), so control characters are shown as escapes.
-    text = "" if value is None else visible(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def render(report: Report) -> str:

@@ -63,9 +63,21 @@ def dumps(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write(data: dict[str, Any], path: Path) -> None:
+def write(data: dict[str, Any], path: Path) -> int:
+    """Write the snapshot; returns its size in bytes (compare with `safeio.max_snapshot_bytes()`)."""
+    encoded = dumps(data).encode("utf-8")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dumps(data), encoding="utf-8")
+    path.write_bytes(encoded)
+    return len(encoded)
+
+
+def over_cap(size: int) -> str | None:
+    """What to say when a snapshot of `size` bytes is more than the readers accept, else None."""
+    cap = safeio.max_snapshot_bytes()
+    if size <= cap:
+        return None
+    return (f"the snapshot is {size} bytes, more than the {cap} that scan and access read "
+            f"({safeio.SNAPSHOT_CAP_VARIABLE}); read it with {safeio.SNAPSHOT_CAP_VARIABLE}={size} set")
 
 
 def looks_like_snapshot(path: Path) -> bool:
@@ -75,7 +87,7 @@ def looks_like_snapshot(path: Path) -> bool:
 
 def load(path: Path, shown: str) -> tuple[dict[str, Any] | None, list[InputError]]:
     try:
-        data = safeio.json_loads(safeio.read_text(path))
+        data = safeio.json_loads(safeio.read_text(path, snapshot=True))
     except safeio.Refused as refused:
         return None, [InputError(shown, None, f"cannot read the snapshot: {refused.message}")]
     except ValueError as error:

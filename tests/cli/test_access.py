@@ -54,25 +54,36 @@ def expected(scenario, pulled_at: dt.datetime) -> dict[str, dict]:
     users = {u.username: u for u in scenario.users}
     today = pulled_at.date()
     valid = [a for a in scenario.assignments if a.expires is None or a.expires > today]
+    lapsed = [a for a in scenario.assignments if a.expires is not None and a.expires <= today]
+
+    def routes(spec, assignments) -> dict[str, set[str]]:
+        via: dict[str, set[str]] = defaultdict(set)
+        for a in assignments:
+            if a.permission_set in spec.permission_sets:
+                via[a.username].add(f"permission_set:{a.permission_set}")
+            if a.group and (a.group in spec.groups or set(scenario.groups[a.group]) & set(spec.permission_sets)):
+                via[a.username].add(f"permission_set_group:{a.group}")
+        return via
+
     out = {}
     for spec in scenario.apps:
         if spec.admin_approved:
-            via: dict[str, set[str]] = defaultdict(set)
+            via = routes(spec, valid)
             for user in scenario.users:
                 if user.profile in spec.profiles:
                     via[user.username].add(f"profile:{user.profile}")
-            for a in valid:
-                if a.permission_set in spec.permission_sets:
-                    via[a.username].add(f"permission_set:{a.permission_set}")
-                if a.group and (a.group in spec.groups or set(scenario.groups[a.group]) & set(spec.permission_sets)):
-                    via[a.username].add(f"permission_set_group:{a.group}")
             holders = [{"username": name, "via": sorted(how), "active": users[name].active,
                         "frozen": users[name].frozen} for name, how in sorted(via.items())]
+            # Users reached only through assignments that expired: shown, not counted.
+            gone = [{"username": name, "via": sorted(how), "active": users[name].active,
+                     "frozen": users[name].frozen, "expired_on": max(
+                         a.expires for a in lapsed if a.username == name and routes(spec, [a])).isoformat()}
+                    for name, how in sorted(routes(spec, lapsed).items()) if name not in via]
             can_use = {"scope": "assigned", "count": sum(1 for h in holders if h["active"] and not h["frozen"]),
-                       "users": holders}
+                       "users": holders, "expired": gone}
         else:
             can_use = {"scope": "all_users", "count": sum(1 for u in scenario.users if u.active and not u.frozen),
-                       "users": []}
+                       "users": [], "expired": []}
         out[spec.name] = {"permitted_users": "admin_approved" if spec.admin_approved else "self_authorized",
                           "can_use": can_use, "uses": uses(scenario, spec.label, pulled_at)}
     return out
@@ -80,9 +91,12 @@ def expected(scenario, pulled_at: dt.datetime) -> dict[str, dict]:
 
 def uses(scenario, label: str, pulled_at: dt.datetime) -> dict:
     tokens = [t for t in scenario.tokens if t.app_label == label]
+    people = {u.username: u for u in scenario.users}
     per_user: dict[str, dict] = {}
     for t in tokens:
-        entry = per_user.setdefault(t.username, {"username": t.username, "tokens": 0, "last_used": None})
+        entry = per_user.setdefault(t.username, {"username": t.username, "tokens": 0, "last_used": None,
+                                                 "active": people[t.username].active,
+                                                 "frozen": people[t.username].frozen})
         entry["tokens"] += 1
         if t.last_used and (entry["last_used"] is None or iso(t.last_used) > entry["last_used"]):
             entry["last_used"] = iso(t.last_used)
@@ -124,6 +138,7 @@ def test_access_json_matches_the_scenario_for_every_app_and_user(scenario, pulle
     # Frozen holders, expired assignments and group-granted access are all in play.
     holders = [u for a in answer["apps"] for u in a["can_use"]["users"]]
     assert any(u["frozen"] for u in holders) and any(not u["active"] for u in holders)
+    assert any(a["can_use"]["expired"] for a in answer["apps"])
     assert any(v.startswith("permission_set_group:") for u in holders for v in u["via"])
     assert any(v.startswith("profile:") for u in holders for v in u["via"])
 
@@ -144,7 +159,9 @@ def test_access_table_csv_and_app_selection(scenario, pulled):
     usable = {r["username"] for r in rows if r["can_use"] == "yes"}
     assert usable == {u["username"] for u in want["can_use"]["users"] if u["active"] and not u["frozen"]}
     assert {r["username"] for r in rows} == {u["username"] for u in want["can_use"]["users"]} | \
-        {u["username"] for u in want["uses"]["users"]}
+        {u["username"] for u in want["can_use"]["expired"]} | {u["username"] for u in want["uses"]["users"]}
+    assert {r["username"]: r["assignment_expired"] for r in rows if r["assignment_expired"]} == \
+        {u["username"]: u["expired_on"] for u in want["can_use"]["expired"]}
     missing = invoke("access", str(snapshot), "No Such App", cwd=snapshot.parent)
     assert missing.exit_code == 2 and "no app named 'No Such App'" in missing.stderr
 
@@ -215,5 +232,5 @@ def test_sample_snapshot_frozen_and_integration_users():
     assert result.exit_code == 0, result.stderr
     (app,) = json.loads(result.stdout)["apps"]
     # The declared user's permission set assignment expired: nobody holds the app's permission set.
-    assert app["can_use"] == {"scope": "assigned", "count": 0, "users": []}
+    assert (app["can_use"]["scope"], app["can_use"]["count"], app["can_use"]["users"]) == ("assigned", 0, [])
     assert app["integration_users"] == [{"username": "finance.batch@northwind.example.com", "status": "not covered"}]

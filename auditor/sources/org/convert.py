@@ -225,6 +225,8 @@ class _OrgIndex:
         app.set("org.usage.users", sorted({(r.get("User") or {}).get("Username") or r.get("UserId") for r in rows}))
         app.set("org.usage.use_count", sum(int(r.get("UseCount") or 0) for r in rows))
         app.set("org.usage.last_used_days", (self.pulled_at - max(last)).days if last else None)
+        app.set("org.usage.last_use", f"{(self.pulled_at - max(last)).days} days before the org was read" if last
+                else "never (no token records a use)" if rows else "never (no tokens)")
         logins: list[dict[str, Any]] = []
         for key in dict.fromkeys(str(n) for n in names if n):
             logins.extend(self.logins_by_app.get(key, []))
