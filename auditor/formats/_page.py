@@ -19,10 +19,12 @@ from typing import Any
 
 def script_json(data: Any) -> str:
     """JSON that can sit inside <script>: no `</script>`, `<!--` or entity can form, and the
-    line separators some parsers treat as line ends are escaped too."""
+    line separators some parsers treat as line ends are escaped too. A page printed to a CI log
+    must not run a workflow command either: the JSON is one line (no data line starts with `::`)
+    and `##[` is written `##\\u005b` (`#` is never JSON syntax, so that is always inside a string)."""
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return (text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("##[", "##\\u005b"))
 
 
 def sha256_source(text: str) -> str:

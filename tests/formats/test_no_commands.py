@@ -65,7 +65,7 @@ def assert_inert(text: str, own_commands: bool = False) -> None:
                     assert unescape(value).endswith(".connectedApp-meta.xml"), line
 
 
-@pytest.mark.parametrize("name", ["github", "table", "markdown", "junit", "csv", "json", "sarif", "gitlab"])
+@pytest.mark.parametrize("name", ["github", "table", "markdown", "junit", "csv", "json", "sarif", "gitlab", "html"])
 def test_no_line_of_any_format_runs_as_a_workflow_command(hostile, monkeypatch, name):
     monkeypatch.chdir(hostile)
     report = scan(Path("."))
