@@ -57,11 +57,12 @@ def _header(inventory: dict[str, Any], notes: list[str], errors: list[InputError
 
 def shown(inventory: dict[str, Any], limit: int = USERS_SHOWN) -> dict[str, Any]:
     """The inventory as the page embeds it: every field as in the JSON, except that each app's
-    `can_use.users` and `uses.users` keep at most `limit` users, with `users_total` (the full list's
-    length) beside them. Who can use it: users who count (active, not frozen) first, since they are
-    the exposure the count measures, then the inactive and frozen; each group in the JSON's
-    username order. Who uses it: most recently used first (never used last), then the most
-    tokens, then username: the live use an admin must look at before changing access."""
+    `can_use.users`, `can_use.expired` and `uses.users` keep at most `limit` users, with
+    `users_total` / `expired_total` (the full list's length) beside them. Who can use it: users who
+    count (active, not frozen) first, since they are the exposure the count measures, then the
+    inactive and frozen; each group in the JSON's username order. Who uses it: most recently used
+    first (never used last), then the most tokens, then username: the live use an admin must look
+    at before changing access."""
     apps = []
     for app in inventory.get("apps") or []:
         app = dict(app)
@@ -73,6 +74,8 @@ def shown(inventory: dict[str, Any], limit: int = USERS_SHOWN) -> dict[str, Any]
                 rest = [u for u in users if not (u.get("active") and not u.get("frozen"))]
                 users = (counted + rest)[:limit]
             can["users"], can["users_total"] = users, len(can.get("users") or [])
+            if "expired" in can:  # users whose grant expired: shown, not counted; username order
+                can["expired"], can["expired_total"] = (can["expired"] or [])[:limit], len(can["expired"] or [])
             app["can_use"] = can
         if isinstance(app.get("uses"), dict):
             uses = dict(app["uses"])
@@ -293,11 +296,18 @@ function detail(i) {
           return [x.username, (x.via || []).join(", "), x.active ? "active" : ["inactive", "u-off"],
                   x.frozen ? ["frozen", "u-off"] : "not frozen", x.active && !x.frozen ? "yes" : ["no", "u-off"]];
         }), c.users_total, "active, unfrozen users first");
+  table(box, "Assignment expired (not counted)", ["User", "Through", "Expired on"],
+        (c.expired || []).map(function (x) { return [x.username, (x.via || []).join(", "), x.expired_on || "?"]; }),
+        c.expired_total, "in username order");
   add(box, el("h4", "", "Who uses it"));
   dl(box, [["Token users", u.token_users], ["Tokens", u.token_count], ["Last used", u.last_used || "never"],
            ["Last OAuth login", u.last_login || "none in the last 90 days"]]);
-  table(box, "Token holders", ["User", "Tokens", "Last used"],
-        (u.users || []).map(function (x) { return [x.username, x.tokens, x.last_used || "never"]; }),
+  function state(v, yes, no) { return v === null || v === undefined ? ["not read", "u-off"] : v ? yes : no; }
+  table(box, "Token holders", ["User", "Tokens", "Last used", "Active", "Frozen"],
+        (u.users || []).map(function (x) {
+          return [x.username, x.tokens, x.last_used || "never", state(x.active, "active", ["inactive", "u-off"]),
+                  state(x.frozen, ["frozen", "u-off"], "not frozen")];
+        }),
         u.users_total, "most recently used first");
   if ((a.integration_users || []).length) {
     add(box, el("h4", "", "Integration users (from the config)"));

@@ -171,7 +171,8 @@ def capped(inventory: dict, limit: int) -> dict:
     code: each app's `can_use.users` cut to `limit` users, counted users (active and not frozen)
     before the others, each in username order; `uses.users` cut to `limit`, most recently used
     first, users who never used a token last, then more tokens first, then username; both with
-    `users_total` the full list's length. Everything else as it is."""
+    `users_total` the full list's length; `can_use.expired` cut to `limit` with `expired_total`.
+    Everything else as it is."""
     import copy
     import datetime as dt
 
@@ -186,6 +187,9 @@ def capped(inventory: dict, limit: int) -> dict:
         can = app["can_use"]["users"]
         ordered = sorted(can, key=lambda u: (not (u["active"] and not u["frozen"]), u["username"]))
         app["can_use"].update(users=ordered[:limit], users_total=len(can))
+        if "expired" in app["can_use"]:  # shown, not counted: username order, cut the same way
+            expired = app["can_use"]["expired"]
+            app["can_use"].update(expired=expired[:limit], expired_total=len(expired))
         uses = app["uses"]["users"]
         app["uses"].update(users=sorted(uses, key=recent)[:limit], users_total=len(uses))
         out["apps"].append(app)

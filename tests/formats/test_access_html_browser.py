@@ -68,6 +68,28 @@ def test_filter_open_an_app_and_stay_clean(page):
     page.assert_clean()
 
 
+def test_an_expired_assignment_and_a_token_holder_outside_the_grant_are_shown(page):
+    """Finance_Batch_Loader: finance.batch's assignment expired (shown, not counted), and the admin
+    holds a token without a grant (shown with what the org says of the user)."""
+    import json
+
+    from playwright.sync_api import expect
+
+    data = json.loads((SAMPLE / "org.snapshot.json").read_text(encoding="utf-8"))
+    expiry = next(r["ExpirationDate"] for r in data["soql"]["AccessAssignments"] if r.get("ExpirationDate"))[:10]
+    p = page.page
+    p.get_by_role("button", name="Finance_Batch_Loader").click()
+    detail = p.get_by_role("region", name="Details of Finance_Batch_Loader")
+    expired = detail.get_by_role("table", name="Assignment expired (not counted) (1)")
+    expect(expired).to_contain_text("finance.batch@northwind.example.com")
+    expect(expired).to_contain_text(expiry)
+    holders = detail.get_by_role("table", name="Token holders (1)")
+    expect(holders).to_contain_text("admin@northwind.example.com")
+    expect(holders).to_contain_text("active")
+    expect(holders).to_contain_text("not frozen")
+    page.assert_clean()
+
+
 def test_sorting_by_a_column_and_printing(page):
     from playwright.sync_api import expect
 
