@@ -16,6 +16,8 @@ import html
 import json
 from typing import Any
 
+from auditor.formats._safe import no_commands, visible
+
 
 def script_json(data: Any) -> str:
     """JSON that can sit inside <script>: no `</script>`, `<!--` or entity can form, and the
@@ -37,10 +39,18 @@ def content_security_policy(style: str, script: str) -> str:
             "base-uri 'none'; form-action 'none'")
 
 
+def text(value: object) -> str:
+    """A data value as HTML text: control characters shown as escapes (a newline from a file name
+    must not start a line of a CI log), then HTML-escaped."""
+    return html.escape(visible(value))
+
+
 def document(*, title: str, style: str, script: str, body: list[str], data_id: str, data: Any) -> str:
     """The whole page: `title` is escaped here; `body` is trusted markup (escape its values with
-    html.escape); `data` is embedded as JSON under the element id `data_id`."""
+    `text`); `data` is embedded as JSON under the element id `data_id`. A page may be printed to a
+    CI log: no line of the body can run a workflow command (`&#58;` and `&#91;` read as `:` and `[`)."""
     policy = content_security_policy(style, script)
+    body = [no_commands("\n".join(body), colon="&#58;", bracket="&#91;")]
     return "\n".join([
         "<!DOCTYPE html>",
         '<html lang="en">',

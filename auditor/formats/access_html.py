@@ -21,11 +21,10 @@ and `--format json`. At 3,000 apps with up to 2,000 users each the page stays un
 from __future__ import annotations
 
 import heapq
-import html
 from typing import Any
 
 from auditor import __version__
-from auditor.formats._page import DOM_HELPERS, document
+from auditor.formats._page import DOM_HELPERS, document, text
 from auditor.model import InputError
 
 USERS_SHOWN = 20  # per list and app; 20 x 2 lists x 3,000 apps keeps the page under 10 MiB
@@ -33,7 +32,7 @@ ORG_FIELDS = (("org_name", "Org"), ("org_id", "Org id"), ("instance_url", "Insta
 
 
 def _header(inventory: dict[str, Any], notes: list[str], errors: list[InputError]) -> str:
-    e = html.escape
+    e = text
     org = inventory.get("org") or {}
     apps = inventory.get("apps") or []
     out = ['<header>', '<h1>ca-audit access inventory</h1>',

@@ -17,13 +17,12 @@ screen.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from auditor import __version__
 from auditor.fixtext import fix_for_kind
 from auditor.formats._ci import apps_by_finding, counts_by_severity, placements, repo_path, waiver_text
-from auditor.formats._page import DOM_HELPERS, content_security_policy, document, script_json
+from auditor.formats._page import DOM_HELPERS, content_security_policy, document, script_json, text
 from auditor.model import (
     KIND_ABBREVIATIONS,
     KIND_WORDS,
@@ -168,7 +167,7 @@ def _verdict(report: Report) -> tuple[str, str, str]:
 
 
 def _header(report: Report) -> str:
-    e = html.escape
+    e = text
     css_class, word, reason = _verdict(report)
     active = report.active_findings
     counts = counts_by_severity(active)

@@ -97,3 +97,19 @@ def test_lossless_escapes_read_back_as_the_names(hostile, monkeypatch):
     assert HOSTILE[1] in names and HOSTILE[2] in names
     junit_text = "".join(ET.fromstring(render("junit", report).split("\n", 1)[1]).itertext())
     assert HOSTILE[2] in junit_text and HOSTILE[1] in junit_text
+
+
+@pytest.mark.parametrize("name", ["github", "table", "markdown", "junit", "csv", "json", "sarif", "gitlab", "html"])
+def test_an_input_error_about_a_hostile_file_name_is_inert(tmp_path, monkeypatch, name):
+    """The path of a file that cannot be read is printed in the input errors of every format (in the
+    HTML page, in its header, outside the embedded data)."""
+    folder = tmp_path / CONNECTED_APPS
+    folder.mkdir(parents=True)
+    shutil.copy(MOBILE, folder / "Good.connectedApp-meta.xml")
+    (folder / "B\n::warning::pwn ##[error]x\x1b[31m.connectedApp-meta.xml").write_text("<ConnectedApp>")
+    monkeypatch.chdir(tmp_path)
+    report = scan(Path("."))
+    assert len(report.input_errors) == 1
+    text = render(name, report)
+    assert "pwn" in text  # named, escaped
+    assert_inert(text, own_commands=name == "github")
