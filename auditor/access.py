@@ -29,6 +29,7 @@ from auditor.config import find_config, load_config
 from auditor.formats._safe import no_commands, spreadsheet_cell, visible
 from auditor.model import InputError
 from auditor.sources import org_apps, read_inputs
+from auditor.sources.snapshot import shape_problems
 from auditor.suggest import suggestion
 
 if TYPE_CHECKING:
@@ -72,12 +73,17 @@ def access(sources: list[str], org: OrgTarget | None, wanted: list[str],
     inputs = read_inputs(snapshots, org, users)
     source = inputs.orgs[0]
     converted = org_apps(inputs.orgs, config.integration_users)
-    if source.data is None:
+    if source.data is None or shape_problems(source.data):  # the conversion said what is malformed
         return AccessResult(errors=converted.errors)
     result = AccessResult(errors=list(converted.errors))
     provenance = source.data.get("provenance") or {}
     result.org = {key: provenance.get(key) for key in ("org_id", "org_name", "instance_url", "pulled_at")}
-    index = _Index(source.data)
+    try:
+        index = _Index(source.data)
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+        # a field only access reads, of the wrong shape: an input error, never a crash or a partial answer
+        return AccessResult(errors=[*converted.errors, InputError(source.origin, None, f"malformed snapshot for "
+                                                                   f"access ({type(error).__name__})")])
     if not index.read:
         result.notes.append(f"{source.origin} was pulled before ca-audit read users and assignments for access; "
                             "who can use each app is unknown: pull again")
@@ -93,7 +99,12 @@ def access(sources: list[str], org: OrgTarget | None, wanted: list[str],
                     f" (the org has {len(apps)} app(s); ca-audit access without app names lists them)"
                 result.errors.append(InputError(source.origin, None, f"no app named {name!r} in the org{hint}"))
         apps = picked
-    result.apps = sorted((index.answer(app) for app in apps), key=lambda a: a["name"].lower())
+    try:
+        answers = [index.answer(app) for app in apps]
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+        return AccessResult(errors=[*result.errors, InputError(source.origin, None, f"malformed snapshot for "
+                                                              f"access ({type(error).__name__})")])
+    result.apps = sorted(answers, key=lambda a: a["name"].lower())
     return result
 
 

@@ -224,3 +224,27 @@ def test_org_names_cannot_run_workflow_commands_or_carry_control_characters(tmp_
     assert not [line for line in out.splitlines() if line.lstrip().startswith("::")]
     assert "Shadow" in out  # shown, escaped, not dropped
     assert output_format == "table" or "stop-commands" in out  # the table shows counts, not usernames
+
+
+@pytest.mark.parametrize("value", ["garbage", 12])
+def test_a_malformed_field_is_an_input_error_not_a_crash(tmp_path, value):
+    """`scan` reports the field; `access` must too (it read on and crashed)."""
+    data = sample()
+    data["soql"]["AccessAssignments"][2]["ExpirationDate"] = value
+    path = tmp_path / "bad.snapshot.json"
+    write(data, path)
+    result = invoke("access", str(path))
+    assert result.exit_code == 2
+    assert "internal error" not in result.stderr + result.stdout
+    assert "AccessAssignments[2].ExpirationDate" in result.stderr + result.stdout
+
+
+def test_a_field_only_access_reads_of_the_wrong_shape_is_an_input_error(tmp_path):
+    data = sample()
+    data["soql"]["FrozenUsers"] = [{"NotUserId": "x"}]
+    path = tmp_path / "odd.snapshot.json"
+    write(data, path)
+    result = invoke("access", str(path))
+    assert result.exit_code == 2
+    assert "internal error" not in result.stderr + result.stdout
+    assert "malformed snapshot" in result.stderr + result.stdout
