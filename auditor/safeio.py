@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import sys
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -49,11 +50,25 @@ def max_snapshot_bytes() -> int:
 
 
 def _cap(variable: str, default: int) -> int:
+    """A size cap from the environment. A value that is not a positive whole number of bytes is said
+    once on stderr and the default applies (a silent fallback would hide a typo such as `200MB`)."""
+    raw = os.environ.get(variable, "")
     try:
-        value = int(os.environ.get(variable, "") or default)
+        value = int(raw or default)
     except ValueError:
-        return default
-    return value if value > 0 else default
+        value = 0
+    if value > 0:
+        return value
+    if variable not in _WARNED:
+        _WARNED.add(variable)
+        try:
+            sys.stderr.write(f"ca-audit: {variable} must be a positive number of bytes; using {default}\n")
+        except (OSError, AttributeError, ValueError):  # no stderr to say it on: the default still applies
+            pass
+    return default
+
+
+_WARNED: set[str] = set()
 
 
 def outside(path: str | os.PathLike[str], root: str | os.PathLike[str]) -> bool:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import SAMPLE
 from tests.hostile.kit import POLICY, SELF_AUTHORIZED, app_xml, check, project, run
 
 MB = 1 << 20
@@ -217,3 +218,11 @@ def test_cache_entry_that_is_a_fifo(tmp_path):
         path.unlink()
         _fifo(path)
     check(run("scan", root, env=env), 0)  # not cached: read again, never waited for
+
+
+@pytest.mark.parametrize("value", ["200MB", "-5", "0"])
+def test_a_size_cap_that_is_not_a_number_of_bytes_is_said_and_the_default_applies(value):
+    done = run("scan", str(SAMPLE / "org.snapshot.json"), "--format", "json",
+               env={"CA_AUDIT_MAX_SNAPSHOT_BYTES": value})
+    assert done.code == 1  # the sample snapshot's findings: the default cap read it
+    assert "CA_AUDIT_MAX_SNAPSHOT_BYTES must be a positive number of bytes" in done.err
