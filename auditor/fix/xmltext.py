@@ -9,11 +9,37 @@ refuse them (`auditor.sources.xmldoc.parse` is run first).
 
 from __future__ import annotations
 
+import re
 import xml.parsers.expat as expat
 from dataclasses import dataclass, field
 from xml.sax.saxutils import escape
 
 from auditor.sources.xmldoc import parse
+
+# What element text may hold besides characters: the five predefined entities and character
+# references (a DOCTYPE, and so any other entity, is refused when the file is read).
+_REFERENCE = re.compile(r"&(#x[0-9A-Fa-f]{1,6}|#[0-9]{1,7}|amp|lt|gt|quot|apos);")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def decode_text(raw: str) -> str:
+    """Element text as its characters: `&#10;` is a line break, as the XML reader sees it. (Only
+    `&amp;`/`&lt;`/`&gt;` decoded would turn `&#10;` into `&amp;#10;` on the way back, changing the value.)"""
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name[0] != "#":
+            return _ENTITIES[name]
+        try:
+            return chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:]))
+        except (ValueError, OverflowError):
+            return match.group(0)
+    return _REFERENCE.sub(one, raw)
+
+
+def encode_text(value: str) -> str:
+    """Characters as element text. A carriage return is written as `&#13;`: a raw one would be read
+    back as a line feed."""
+    return escape(value).replace("\r", "&#13;")
 
 
 @dataclass
@@ -122,12 +148,10 @@ class Document:
 
     # ------------------------------------------------------------------ edits
     def text_of(self, node: Node) -> str:
-        from xml.sax.saxutils import unescape
-
-        return unescape(self.data[node.open_end:node.close_start].decode("utf-8"))
+        return decode_text(self.data[node.open_end:node.close_start].decode("utf-8"))
 
     def set_text(self, node: Node, value: str) -> Splice:
-        encoded = escape(value).encode("utf-8")
+        encoded = encode_text(value).encode("utf-8")
         if node.self_closing:
             name = self.data[node.start + 1:node.open_end].split(b"/")[0].split()[0]
             return Splice(node.start, node.end, b"<" + name + b">" + encoded + b"</" + name + b">")
@@ -136,10 +160,10 @@ class Document:
     def element(self, tag: str, value: str | list[tuple[str, str]], indent: bytes) -> bytes:
         """`<tag>value</tag>`, or a container whose children are (tag, value) pairs, one per line."""
         if isinstance(value, str):
-            return f"<{tag}>{escape(value)}</{tag}>".encode()
+            return f"<{tag}>{encode_text(value)}</{tag}>".encode()
         inner = indent + self.unit
         lines = [f"<{tag}>".encode()]
-        lines += [inner + f"<{name}>{escape(text)}</{name}>".encode() for name, text in value]
+        lines += [inner + f"<{name}>{encode_text(text)}</{name}>".encode() for name, text in value]
         lines.append(indent + f"</{tag}>".encode())
         return self.newline.join(lines)
 

@@ -252,6 +252,28 @@ def test_elements_out_of_schema_order_and_an_xml_comment(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
+def test_character_references_in_a_rewritten_value_keep_their_meaning(tmp_path):
+    """A callback list may separate its URLs with `&#10;` and carry `&amp;` and `&#13;`: rewriting
+    one URL must leave every other character as the XML reader sees it."""
+    folder = tmp_path / "project" / "connectedApps"
+    folder.mkdir(parents=True)
+    app = folder / "Refs.connectedApp-meta.xml"
+    app.write_bytes(b'<?xml version="1.0" encoding="UTF-8"?>\n'
+                    b'<ConnectedApp xmlns="http://soap.sforce.com/2006/04/metadata">\n'
+                    b"    <contactEmail>a@b.c</contactEmail>\n    <label>Refs</label>\n    <oauthConfig>\n"
+                    b"        <callbackUrl>http://app.example.com/cb?a=1&amp;b=2&#10;https://two.example.com/cb&#13;\n"
+                    b"https://three.example.com/cb</callbackUrl>\n        <scopes>Api</scopes>\n    </oauthConfig>\n"
+                    b"</ConnectedApp>\n")
+
+    def urls() -> str:
+        return next(e for e in parse(app.read_bytes()).find("oauthConfig").children if e.tag == "callbackUrl").text
+
+    before = urls()
+    fix_json(folder.parent, tmp_path, "--only", "CA-31", "--write")
+    assert urls() == before.replace("http://app.example.com", "https://app.example.com", 1)
+    assert b"&amp;#" not in app.read_bytes()
+
+
 def test_connected_app_oauth_policy_is_created_where_salesforce_puts_it(tmp_path):
     folder = project(tmp_path, SAMPLE, "as-is")
     fix_json(folder, tmp_path, "--app", "Legacy_Reporting", "--only", "CA-18", "--write")
