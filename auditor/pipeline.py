@@ -152,7 +152,7 @@ def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:
     messages += undeclared_apps(setup.config, source.apps, options.paths)
     messages[:0] = source.notes
     if not source.apps and not source.errors:
-        where = ", ".join(options.paths) or "the org"
+        where = ", ".join(options.paths) or ("the org" if options.org else "the files named")
         messages.insert(0, f"no Connected App or External Client App metadata found in {where}")
     return Report(
         apps=source.apps,
