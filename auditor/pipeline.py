@@ -90,7 +90,7 @@ def prepare(options: AuditOptions) -> Setup:
             raise UnknownRuleIds(unknown, known)
         # A misspelt id under `rules:` would silently leave the rule on (or at its severity).
         configured = config.disabled_rules | set(config.severity_overrides) | set(config.rule_params)
-        shown = display_path(config.path) if config.path else "config"
+        shown = config_shown(config) or "config"
         for rule_id in sorted(configured - known):
             message = f"at rules.{rule_id}: no loaded rule has this id{suggestion(rule_id, known)}"
             errors.append(InputError(shown, config_line(config, ["rules", rule_id]), message))
@@ -124,7 +124,14 @@ def apps_of(inputs: Inputs, integration_users: Mapping[str, list[str]]) -> Sourc
 
 
 def config_shown(config: Config) -> str | None:
-    return display_path(config.path) if config.path else None
+    """The config's path as other paths are shown: relative to the working folder, also when it
+    was found in a folder above it (`../.ca-audit.yaml` when a subfolder is scanned)."""
+    if config.path is None:
+        return None
+    path = config.path.resolve()
+    if path.parent in Path.cwd().resolve().parents:
+        return Path(os.path.relpath(path)).as_posix()
+    return display_path(config.path)
 
 
 def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:

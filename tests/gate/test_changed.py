@@ -323,3 +323,13 @@ def test_projects_whose_configs_have_the_same_content_are_one_config(tmp_path):
             config.write("rule_dirs: [extra]\n")
     done = run_cli("scan", "--changed-files", LEGACY, other, cwd=root)
     assert done.returncode == 2 and "different configs (other/.ca-audit.yaml, sf/.ca-audit.yaml)" in done.stderr
+
+
+def test_the_table_names_files_as_the_ci_formats_do_and_the_config_relative_to_the_working_folder(tmp_path):
+    root = sf_repo(tmp_path)
+    table = run_cli("scan", "--changed-files", LEGACY, cwd=root).stdout
+    csv_text = run_cli("scan", "--changed-files", LEGACY, "--format", "csv", cwd=root).stdout
+    assert f"{LEGACY}:9" in table and f",{LEGACY},9," in csv_text  # CA-23, the committed secret
+    assert "\n                  force-app/" not in table
+    below = run_cli("scan", ".", cwd=root / "sf" / "force-app").stdout
+    assert "config: ../.ca-audit.yaml\n" in below and str(root) not in below
