@@ -90,7 +90,7 @@ def prepare(options: AuditOptions) -> Setup:
             raise UnknownRuleIds(unknown, known)
         # A misspelt id under `rules:` would silently leave the rule on (or at its severity).
         configured = config.disabled_rules | set(config.severity_overrides) | set(config.rule_params)
-        shown = display_path(config.path) if config.path else "config"
+        shown = config_shown(config) or "config"
         for rule_id in sorted(configured - known):
             message = f"at rules.{rule_id}: no loaded rule has this id{suggestion(rule_id, known)}"
             errors.append(InputError(shown, config_line(config, ["rules", rule_id]), message))
@@ -124,7 +124,14 @@ def apps_of(inputs: Inputs, integration_users: Mapping[str, list[str]]) -> Sourc
 
 
 def config_shown(config: Config) -> str | None:
-    return display_path(config.path) if config.path else None
+    """The config's path as other paths are shown: relative to the working folder, also when it
+    was found in a folder above it (`../.ca-audit.yaml` when a subfolder is scanned)."""
+    if config.path is None:
+        return None
+    path = config.path.resolve()
+    if path.parent in Path.cwd().resolve().parents:
+        return Path(os.path.relpath(path)).as_posix()
+    return display_path(config.path)
 
 
 def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:
@@ -152,7 +159,7 @@ def audit(options: AuditOptions, source: SourceResult | None = None) -> Report:
     messages += undeclared_apps(setup.config, source.apps, options.paths)
     messages[:0] = source.notes
     if not source.apps and not source.errors:
-        where = ", ".join(options.paths) or "the org"
+        where = ", ".join(options.paths) or ("the org" if options.org else "the files named")
         messages.insert(0, f"no Connected App or External Client App metadata found in {where}")
     return Report(
         apps=source.apps,

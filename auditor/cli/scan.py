@@ -14,7 +14,8 @@ from auditor.model import FLOW_NAMES, SEVERITY_WORDS, Report
 from auditor.safeio import display as safe_display
 from auditor.suggest import suggestion
 
-if TYPE_CHECKING:  # only the `org` annotation, which typer never evaluates (the org options replace it)
+if TYPE_CHECKING:  # annotations only: typer never evaluates `org` (the org options replace it)
+    from auditor.gate.changed import Targets
     from auditor.sources.org.target import OrgTarget
 
 
@@ -102,16 +103,15 @@ def scan(
         raise usage_error(f"unknown format {output_format!r}; choose from {', '.join(FORMATS)}")
     if color not in ("auto", "always", "never"):
         raise usage_error(f"--color takes auto, always or never, not {color!r}")
-    named: set[Path] | None = None
+    targets: Targets | None = None
     if changed_files:
         if changed_since:
             raise usage_error("--changed-files and --changed-since are two ways to pick apps; use one")
-        named, whole, paths = _named_files(paths or [], explicit_config=config is not None)
-        if whole:
-            named = None
+        targets = _named_files(paths or [], explicit_config=config is not None)
     options = AuditOptions(
         org=org,
-        paths=paths or ([] if org else ["."]),
+        # With --changed-files there may be nothing to scan: the files named govern no project or metadata.
+        paths=targets.paths if targets is not None else (paths or ([] if org else ["."])),
         config_path=config,
         extra_rule_dirs=list(rules or []),
         fail_on=severity(fail_on, "--fail-on"),
@@ -131,25 +131,24 @@ def scan(
     except UnknownRuleIds as error:
         raise usage_error("--only/--skip: " + ", ".join(f"no rule {rule_id!r}{suggestion(rule_id, error.known)}"
                                                         for rule_id in error.ids)) from None
-    if named is not None:
+    if targets is not None:
         from auditor.gate.changed import restrict
 
-        restrict(report, named, "files named")
+        restrict(report, targets.named, "files named", targets.folders)
     _ci_steps(report, changed_since, changed, baseline, write_baseline, partial=changed_files)
     emit(report, output_format, outputs, colour=_colour_wanted(color), quiet=quiet)
     code = report.exit_code()
     raise typer.Exit(0 if exit_zero and code == 1 else code)
 
 
-def _named_files(names: list[str], explicit_config: bool) -> tuple[set[Path], bool, list[str]]:
-    """The named files, whether they touch every app, and what to scan for them."""
-    from auditor.gate.changed import ChangedError, named_files, scan_targets
+def _named_files(names: list[str], explicit_config: bool) -> "Targets":
+    """What to scan for the named files, and which of its apps to keep."""
+    from auditor.gate.changed import ChangedError, scan_targets
 
     try:
-        targets = scan_targets(names, explicit_config)
+        return scan_targets(names, explicit_config)
     except ChangedError as error:
         raise usage_error(str(error)) from None
-    return (*named_files(names), targets)
 
 
 def _changed_files(rev: str, paths: list[str]) -> set[Path]:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from auditor.formats._ci import apps_by_finding, repo_path
 from auditor.formats._safe import no_commands, visible
-from auditor.model import KIND_WORDS, ORG, Finding, Report, Severity
+from auditor.model import KIND_WORDS, ORG, App, Finding, Location, Report, Severity
 
 _COLOURS = {
     Severity.CRITICAL: "\033[1;35m",
@@ -59,6 +60,7 @@ def _findings_by_app(report: Report, style: _Style, width: int | None = None) ->
     for finding in report.findings:
         by_app[(finding.app, finding.kind, finding.origin)].append(finding)
     id_width = max((len(f.rule_id) for f in report.findings), default=5)
+    owners = apps_by_finding(report)
     lines: list[str] = []
     for (app, kind, origin), findings in sorted(by_app.items(), key=_worst_first):
         findings.sort(key=lambda f: (f.waived, -f.severity, f.rule_id))
@@ -68,7 +70,7 @@ def _findings_by_app(report: Report, style: _Style, width: int | None = None) ->
         lines.append(style(_BOLD, visible(app))
                      + style(_DIM, f"  ({KIND_WORDS.get(kind, kind)}{where}, {count} {noun})"))
         for finding in findings:
-            lines += _finding_lines(finding, id_width, style, width)
+            lines += _finding_lines(finding, id_width, style, width, owners.get(id(finding)))
         lines.append("")
     return lines
 
@@ -79,13 +81,23 @@ def _worst_first(item: tuple[tuple[str, str, str], list[Finding]]) -> tuple[int,
     return (-(max(active) if active else -1), app, origin)
 
 
-def _finding_lines(finding: Finding, id_width: int, style: _Style, width: int | None = None) -> list[str]:
+def _where(finding: Finding, app: App | None) -> str:
+    """The finding's file and line as the other formats name it: relative to the working folder
+    (`sf/force-app/…` when `sf` was scanned), so it can be clicked or opened from where ca-audit ran."""
+    loc = finding.location
+    if loc is None or not loc.path:
+        return str(loc)
+    return str(Location(repo_path(app.root if app else None, loc.path), loc.line))
+
+
+def _finding_lines(finding: Finding, id_width: int, style: _Style, width: int | None = None,
+                   app: App | None = None) -> list[str]:
     severity = f"{finding.severity!s:<8}"
     severity = style(_DIM, "waived  ") if finding.waived else style(_COLOURS[finding.severity], severity)
     indent = " " * (2 + 8 + 1 + id_width + 2)
     message = _wrap(visible(finding.message), width, indent)
     lines = [f"  {severity} {visible(finding.rule_id):<{id_width}}  {message[0]}", *message[1:],
-             f"{indent}{style(_DIM, visible(finding.location))}"]
+             f"{indent}{style(_DIM, visible(_where(finding, app)))}"]
     if finding.waived_by is not None:
         reason = _wrap("waived: " + visible(finding.waived_by.get("reason", "")), width, indent)
         lines += [f"{indent}{style(_DIM, reason[0])}", *(style(_DIM, line) for line in reason[1:])]

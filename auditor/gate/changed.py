@@ -96,20 +96,6 @@ def _all_files(top: Path) -> set[Path]:
     return {(top / os.fsdecode(name)).resolve() for name in listed.stdout.split(b"\0") if name}
 
 
-def named_files(names: list[str]) -> tuple[set[Path], bool]:
-    """The files a pre-commit hook passes (`pass_filenames`), and whether they touch every app.
-
-    A config file or the org-wide OAuth settings change what every app is judged by, and an ignore
-    file or sfdx-project.json what is audited at all, so any of them among the names means the
-    whole project is audited.
-    """
-    from auditor.sources.org_settings import SUFFIXES as SETTINGS_SUFFIXES
-
-    whole = any(Path(name).name.lower() in WHOLE_PROJECT_FILES or name.lower().endswith(SETTINGS_SUFFIXES)
-                for name in names)
-    return {Path(name).resolve() for name in names}, whole
-
-
 def app_files(app: App) -> set[Path]:
     """Every file an app was read from: its main file and each file a field came from."""
     root = Path(app.root or ".")
@@ -117,9 +103,14 @@ def app_files(app: App) -> set[Path]:
     return {(root / p).resolve() for p in paths if p}
 
 
-def restrict(report: Report, changed: set[Path], what: str) -> int:
-    """Drop apps (with their findings and checks) none of whose files changed; returns how many."""
-    selected = [app for app in report.apps if app_files(app) & changed]
+def restrict(report: Report, changed: set[Path], what: str, folders: list[Path] | None = None) -> int:
+    """Drop apps (with their findings and checks) none of whose files changed, nor lie in one of
+    `folders` (the SFDX projects a changed whole-project file governs); returns how many."""
+    def wanted(app: App) -> bool:
+        files = app_files(app)
+        return bool(files & changed) or any(f == d or d in f.parents for f in files for d in folders or [])
+
+    selected = [app for app in report.apps if wanted(app)]
     keep = {id(app) for app in selected}
     dropped = len(report.apps) - len(selected)
     report.apps = selected
@@ -137,39 +128,164 @@ def restrict(report: Report, changed: set[Path], what: str) -> int:
     return dropped
 
 
+def is_whole_project_file(name: str) -> bool:
+    """A file that changes what every app of its project is judged by (config, OAuth/OIDC settings)
+    or what is audited at all (ignore files, sfdx-project.json)."""
+    from auditor.sources.org_settings import SUFFIXES as SETTINGS_SUFFIXES
 
-def project_folder(name: str, top: Path) -> Path:
-    """The SFDX project a named file belongs to: the nearest folder above it holding
-    sfdx-project.json, not above `top` (the git work tree, or the working folder); else `top`."""
-    folder = Path(name).resolve().parent
+    base = Path(name).name.lower()
+    return base in WHOLE_PROJECT_FILES or base.endswith(SETTINGS_SUFFIXES)
+
+
+def project_above(path: Path, top: Path) -> Path | None:
+    """The nearest folder at or above `path`'s folder holding sfdx-project.json, not above `top`."""
+    folder = path.parent
     while folder == top or top in folder.parents:
         if (folder / "sfdx-project.json").is_file():
             return folder
         folder = folder.parent
-    return top
+    return None
 
 
-def scan_targets(names: list[str], explicit_config: bool) -> list[str]:
-    """What `--changed-files` scans: the SFDX project of each named file (so a project in a
-    subfolder is read through its own sfdx-project.json, with its own .ca-audit.yaml), plus the
-    named metadata files themselves (a file outside the packageDirectories is then read as named,
-    with a note; files the project scan reads are not read twice).
+# How many folders the search for the SFDX projects below a changed root file may look at.
+SEARCH_LIMIT = 20_000
+
+
+def _ignored_folders(folder: Path) -> set[Path]:
+    """Untracked folders git ignores under `folder` (none outside a work tree or without git)."""
+    try:
+        done = subprocess.run(["git", "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"],
+                              cwd=folder, capture_output=True, check=False)
+    except OSError:
+        return set()
+    if done.returncode != 0:
+        return set()
+    return {(folder / os.fsdecode(name)).resolve() for name in done.stdout.split(b"\0") if name.endswith(b"/")}
+
+
+def projects_below(folder: Path) -> tuple[list[Path], bool]:
+    """The SFDX projects under `folder` (a project's own subfolders are not searched), and whether
+    metadata files lie outside every one of them. Skips the folders a scan skips and those git
+    ignores; a tree too large to search is a ChangedError rather than a guess."""
+    from auditor.sources.files import SKIPPED_DIRS, is_metadata_file
+
+    ignored = _ignored_folders(folder)
+    projects: list[Path] = []
+    loose = False
+    seen = 0
+    for current, dirnames, filenames in os.walk(folder):
+        seen += 1
+        if seen > SEARCH_LIMIT:
+            raise ChangedError(
+                f"--changed-files: more than {SEARCH_LIMIT} folders under {_shown(folder)} to search for the SFDX "
+                "projects a changed root file governs; run the whole-project hook (ca-audit-all) instead")
+        here = Path(current)
+        if "sfdx-project.json" in filenames and here != folder:
+            projects.append(here)
+            dirnames[:] = []
+            continue
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS and (here / d).resolve() not in ignored)
+        loose = loose or any(is_metadata_file(name) for name in filenames)
+    return projects, loose
+
+
+def governed(name: str, top: Path) -> list[Path]:
+    """The folders to scan for a changed whole-project file: the SFDX project it sits in; else the
+    projects below its folder that it applies to (a root .gitignore applies to all of them, a
+    config file to those that find no nearer config, a .forceignore to none: only the one at a
+    project root counts); else its own folder when metadata files lie under it and no project does.
+    A file that governs no project and no metadata adds nothing."""
+    from auditor.config import find_config
+
+    path = Path(name).resolve()
+    project = project_above(path, top)
+    if project is not None:
+        return [project]
+    folder = path.parent
+    found, loose = projects_below(folder)
+    base = path.name.lower()
+    if base == ".gitignore":
+        projects = found
+    elif base == ".forceignore":
+        projects = []
+    else:  # a config file: the projects that find no nearer one
+        projects = [p for p in found if find_config(p) == path]
+    if projects:
+        return projects
+    # Metadata outside any project: scanning the folder reads it (with the file's rules). With
+    # projects beside it, that scan would read them too under one config: left to their own files.
+    return [folder] if loose and not found else []
+
+
+def _shown(folder: Path) -> str:
+    from auditor.model import display_path
+
+    return display_path(folder) if folder != Path.cwd().resolve() else "."
+
+
+def _config_key(path: Path | None) -> object:
+    """What makes two projects' configs the same config: the same bytes, and (as `rule_dirs` are
+    relative to the config's folder) the same rule folders. Unreadable: its path, so it differs."""
+    if path is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return path
+    if b"rule_dirs" not in data:
+        return data
+    from auditor.config import load_config
+
+    config, errors = load_config(path)
+    return path if errors else (data, tuple(sorted(str(d.resolve()) for d in config.rule_dirs)))
+
+
+class Targets:
+    """What `--changed-files` scans, and which apps of it to keep."""
+
+    def __init__(self, paths: list[str], named: set[Path], folders: list[Path]) -> None:
+        self.paths = paths  # the folders and files to scan
+        self.named = named  # the named files, resolved
+        self.folders = folders  # every app in these is audited (projects a whole-project file governs)
+
+
+def scan_targets(names: list[str], explicit_config: bool) -> Targets:
+    """What `--changed-files` scans: the SFDX project of each named metadata file (so a project
+    in a subfolder is read through its own sfdx-project.json, with its own .ca-audit.yaml), the
+    projects each named whole-project file governs (`governed`), and the named metadata files
+    themselves (a file outside the packageDirectories is then read as named, with a note; files
+    the project scan reads are not read twice).
 
     One run has one config. Named files in projects whose configs differ would be judged by one
-    of them silently, so that is a ChangedError (exit 2) unless --config says which one applies."""
+    of them silently, so that is a ChangedError (exit 2) unless --config says which one applies.
+    Configs are compared by content, not by path (`_config_key`)."""
     from auditor.config import find_config
     from auditor.model import display_path
     from auditor.sources.files import is_metadata_file
 
     cwd = Path.cwd().resolve()
     top = next((c for c in (cwd, *cwd.parents) if (c / ".git").exists()), cwd)
-    folders = list(dict.fromkeys(project_folder(name, top) for name in names)) or [cwd]
+    folders: list[Path] = []
+    whole: list[Path] = []
+    for name in names:
+        if Path(name).name.lower() in WHOLE_PROJECT_FILES:
+            found = governed(name, top)
+            whole += found
+            folders += found
+        elif is_metadata_file(Path(name).name):
+            folder = project_above(Path(name).resolve(), top) or top
+            folders.append(folder)
+            if is_whole_project_file(name):  # the OAuth/OIDC settings: every app of its project
+                whole.append(folder)
+    folders = list(dict.fromkeys(folders))
     if not explicit_config and len(folders) > 1:
-        configs = {find_config(folder) for folder in folders}
-        if len(configs) > 1:
-            shown = ", ".join(display_path(c) if c else "none" for c in sorted(configs, key=str))
+        configs = {folder: find_config(folder) for folder in folders}
+        if len({_config_key(c) for c in configs.values()}) > 1:
+            distinct = sorted({display_path(c) if c else "none" for c in configs.values()})
             raise ChangedError(
-                f"--changed-files: the files belong to {len(folders)} SFDX projects with different configs ({shown}); "
-                "run the hook once per project (`files: ^PROJECT/`) or name one with --config")
-    targets = [display_path(folder) if folder != cwd else "." for folder in folders]
-    return targets + [name for name in names if is_metadata_file(Path(name).name) and Path(name).is_file()]
+                f"--changed-files: the files belong to {len(folders)} SFDX projects with different configs "
+                f"({', '.join(distinct)}); run the hook once per project (`files: ^PROJECT/`) "
+                "or name one with --config")
+    paths = [_shown(folder) for folder in folders]
+    paths += [name for name in names if is_metadata_file(Path(name).name) and Path(name).is_file()]
+    return Targets(paths, {Path(name).resolve() for name in names}, list(dict.fromkeys(whole)))

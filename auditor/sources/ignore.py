@@ -32,10 +32,19 @@ FORCEIGNORE = ".forceignore"
 GITIGNORE = ".gitignore"
 
 
-def _spec(lines: list[str]) -> Any:
+def _spec(lines: list[str]) -> tuple[Any, list[int]]:
+    """The spec of an ignore file's lines, and for each of its patterns the line (0-based) it came
+    from. pathspec numbers patterns, not lines, and drops blank lines (1.1.1): the Salesforce CLI's
+    .forceignore template has blank lines, so its numbers would name the wrong line. Each line is
+    turned into a pattern on its own, and the spec is made of those that are patterns."""
     from pathspec import GitIgnoreSpec
 
-    return GitIgnoreSpec.from_lines(lines)
+    patterns, numbers = [], []
+    for number, line in enumerate(lines):
+        for pattern in GitIgnoreSpec.from_lines([line]).patterns:
+            patterns.append(pattern)
+            numbers.append(number)
+    return GitIgnoreSpec(patterns), numbers
 
 
 def _read(path: Path) -> list[str] | None:
@@ -73,7 +82,7 @@ class _Rules:
 
     def __init__(self, shown: str, base: str, lines: list[str], line_numbers: bool = True) -> None:
         self.shown, self.base, self.lines, self.line_numbers = shown, base, lines, line_numbers
-        self.spec = _spec(lines)
+        self.spec, self.numbers = _spec(lines)
 
     def why(self, path: str) -> Reason | None:
         relative = _relative(path, self.base)
@@ -82,8 +91,9 @@ class _Rules:
         result = self.spec.check_file(relative)
         if not result.include:
             return None
-        pattern = self.lines[result.index].strip() if result.index is not None else "?"
-        line = result.index + 1 if self.line_numbers and result.index is not None else None
+        number = self.numbers[result.index] if result.index is not None else None
+        pattern = self.lines[number].strip() if number is not None else "?"
+        line = number + 1 if self.line_numbers and number is not None else None
         return (self.shown, line, f"`{pattern}`")
 
 

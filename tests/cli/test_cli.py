@@ -89,7 +89,8 @@ def test_table_groups_by_app_with_path_and_line(tmp_path: Path):
     done = run_cli("scan", str(tmp_path))
     lines = done.stdout.splitlines()
     assert lines[0].startswith("Jenkins") or lines[0].startswith("Rest_Client")
-    assert any(line.strip().startswith("Rest_Client.connectedApp:") for line in lines)
+    # Named as the CI formats name it, from the working folder: the scanned folder, then the file.
+    assert any(line.strip().startswith(f"{tmp_path.as_posix()}/Rest_Client.connectedApp:") for line in lines)
     assert lines[-1].startswith(("PASSED", "FAILED"))
     assert "2 apps audited" in lines[-1]
 

@@ -119,8 +119,9 @@ def test_table_wraps_to_80_columns_when_not_a_terminal_with_indented_continuatio
     indent = " " * len("  critical CA-23  ")
     for line in lines:
         if len(line) > 80:  # only a path (never broken) or the one-line summary may be longer
-            assert line.startswith(indent + "force-app/") or line.startswith("FAILED:"), line
-    continuations = [line for line in lines if line.startswith(indent) and not line.strip().startswith("force-app")]
+            assert line.startswith(indent + "sample_configs/force-app/") or line.startswith("FAILED:"), line
+    continuations = [line for line in lines
+                     if line.startswith(indent) and not line.strip().startswith("sample_configs/")]
     assert continuations  # the sample has messages longer than one line
     wide = run_plain("scan", str(SAMPLE), COLUMNS="200").stdout.splitlines()
     assert len(wide) < len(lines) and any(len(line) > 100 and "CA-" in line[:20] for line in wide)

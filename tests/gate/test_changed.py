@@ -254,3 +254,82 @@ def test_a_named_file_outside_the_package_directories_is_audited_and_named(tmp_p
     code, data = scan_json(root, "sf", named)
     assert code == 1 and sorted(a["name"] for a in data["apps"]).count("Evil") == 1
     assert any("outside the packageDirectories" in m for m in data["messages"])
+
+
+def hook_files(root: Path) -> list[str]:
+    """What `pre-commit run ca-audit --all-files` passes: every tracked file the hook's `files` matches."""
+    import yaml
+
+    from tests.conftest import REPO
+
+    pattern = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))[0]["files"]
+    git(root, "add", ".")
+    return [n for n in git(root, "ls-files").splitlines() if re.search(pattern, n)]
+
+
+def test_a_root_gitignore_selects_the_project_below_it_with_that_projects_config(tmp_path):
+    root = sf_repo(tmp_path)
+    (root / ".gitignore").write_text("node_modules/\n*.log\n", encoding="utf-8")
+    (root / "sf" / ".ca-audit.yaml").write_text("fail_on: critical\nrules:\n  CA-23: off\n", encoding="utf-8")
+    code, data = scan_json(root, "--changed-files", ".gitignore")
+    assert data["config"] == "sf/.ca-audit.yaml" and code == 0  # read as sf/ reads itself, not as a bare folder
+    assert len(data["apps"]) == 13 and "CA-23" not in {f["rule_id"] for f in data["findings"]}
+    assert data["findings"] and all(f["location"]["path"].startswith("force-app/") for f in data["findings"])
+    # --all-files passes the root .gitignore, the project's files and its config: one project, one config.
+    names = hook_files(root)
+    assert ".gitignore" in names and "sf/.ca-audit.yaml" in names
+    code, every = scan_json(root, "--changed-files", *names)
+    assert code == 0 and len(every["apps"]) == 13 and every["config"] == "sf/.ca-audit.yaml"
+
+
+def test_a_root_file_that_governs_no_project_and_no_metadata_adds_nothing(tmp_path):
+    root = sf_repo(tmp_path)
+    (root / "docs").mkdir()
+    (root / "docs" / ".gitignore").write_text("*.tmp\n", encoding="utf-8")
+    (root / ".ca-audit.yaml").write_text("fail_on: low\n", encoding="utf-8")  # sf/ has its own config
+    (root / ".forceignore").write_text("**\n", encoding="utf-8")  # only a project root's .forceignore counts
+    for name in ("docs/.gitignore", ".ca-audit.yaml", ".forceignore"):
+        code, data = scan_json(root, "--changed-files", name)
+        assert (code, data["apps"], data["input_errors"]) == (0, [], []), name
+    code, data = scan_json(root, "--changed-files", ".forceignore", LEGACY)
+    assert code == 1 and [a["name"] for a in data["apps"]] == ["Legacy_Reporting"]
+    assert data["config"] == "sf/.ca-audit.yaml"
+    # A root config that a project without its own config finds governs that project.
+    (root / "sf" / ".ca-audit.yaml").unlink()
+    code, data = scan_json(root, "--changed-files", ".ca-audit.yaml")
+    assert data["config"] == ".ca-audit.yaml" and len(data["apps"]) == 13 and data["summary"]["fail_on"] == "low"
+
+
+def test_a_root_file_over_loose_metadata_scans_its_folder(tmp_path):
+    root = tmp_path / "repo"
+    shutil.copytree(CI_APPS / "force-app", root / "apps")
+    git(root, "init", "-q")
+    (root / ".gitignore").write_text("*.log\n", encoding="utf-8")
+    code, data = scan_json(root, "--changed-files", ".gitignore")
+    assert data["apps"] and code == 1
+
+
+def test_projects_whose_configs_have_the_same_content_are_one_config(tmp_path):
+    root = sf_repo(tmp_path)
+    shutil.copytree(root / "sf", root / "other")
+    other = LEGACY.replace("sf/", "other/", 1)
+    assert (root / "sf/.ca-audit.yaml").read_bytes() == (root / "other/.ca-audit.yaml").read_bytes()
+    code, data = scan_json(root, "--changed-files", LEGACY, other)
+    assert code == 1 and len(data["apps"]) == 2
+    # The same words naming rule folders name different folders: different configs.
+    for project in ("sf", "other"):
+        (root / project / "extra").mkdir()
+        with (root / project / ".ca-audit.yaml").open("a", encoding="utf-8") as config:
+            config.write("rule_dirs: [extra]\n")
+    done = run_cli("scan", "--changed-files", LEGACY, other, cwd=root)
+    assert done.returncode == 2 and "different configs (other/.ca-audit.yaml, sf/.ca-audit.yaml)" in done.stderr
+
+
+def test_the_table_names_files_as_the_ci_formats_do_and_the_config_relative_to_the_working_folder(tmp_path):
+    root = sf_repo(tmp_path)
+    table = run_cli("scan", "--changed-files", LEGACY, cwd=root).stdout
+    csv_text = run_cli("scan", "--changed-files", LEGACY, "--format", "csv", cwd=root).stdout
+    assert f"{LEGACY}:9" in table and f",{LEGACY},9," in csv_text  # CA-23, the committed secret
+    assert "\n                  force-app/" not in table
+    below = run_cli("scan", ".", cwd=root / "sf" / "force-app").stdout
+    assert "config: ../.ca-audit.yaml\n" in below and str(root) not in below

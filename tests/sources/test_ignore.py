@@ -150,3 +150,18 @@ def test_partial_exclusions_are_counted_by_file_and_line(project):
     assert "1 metadata file excluded by .forceignore:1 (`**/Legacy_Reporting.connectedApp-meta.xml`)" \
         in data["messages"]
     assert "1 metadata file excluded by --exclude (`**/Mobile_*`)" in data["messages"]
+
+
+def test_line_numbers_count_blank_lines_and_comments(project):
+    # The Salesforce CLI's .forceignore template has blank lines; pathspec numbers patterns only.
+    (project / ".forceignore").write_text("# c\n\n**/jsconfig.json\n\n\n**/Legacy_*\n", encoding="utf-8")
+    (project / ".gitignore").write_text("# c\n\n*.log\n\n**/Mobile_*\n", encoding="utf-8")
+    git(project, "init", "-q")
+    done = run_cli("scan", ".", "--format", "json", "--exclude", "", "--exclude", "**/Order_*", cwd=project)
+    messages = json.loads(done.stdout)["messages"]
+    assert "1 metadata file excluded by .forceignore:6 (`**/Legacy_*`)" in messages, messages
+    assert any(m.startswith("1 metadata file excluded by .gitignore:5 (`**/Mobile_*`") for m in messages), messages
+    assert "4 metadata files excluded by --exclude (`**/Order_*`)" in messages, messages
+    (project / ".forceignore").write_text("# c\n\n**\n", encoding="utf-8")
+    done = run_cli("scan", ".", cwd=project)
+    assert done.returncode == 2 and "excluded by .forceignore:3 (`**`)" in done.stdout, done.stdout
