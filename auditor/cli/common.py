@@ -13,10 +13,16 @@ from auditor.model import SEVERITY_WORDS, Severity
 
 def usage_error(message: str) -> typer.Exit:
     """Print `ca-audit: error: …` and return the exit to raise: 2, the audit could not be run."""
+    say(f"ca-audit: error: {message}")
+    return typer.Exit(2)
+
+
+def say(line: str) -> None:
+    """One line on stderr; a value it quotes from the input or the org cannot break it, print a
+    terminal escape or run as a CI workflow command."""
     from auditor.formats._safe import inert_text, visible
 
-    write_stderr(inert_text(f"ca-audit: error: {visible(message)}\n"))  # a message may quote the input
-    return typer.Exit(2)
+    write_stderr(inert_text(visible(line) + "\n"))
 
 
 def help_paragraphs(doc: str | None) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor.cli.common import ids, severity, stdout_closed, usage_error, write_stdout
+from auditor.cli.common import ids, say, severity, stdout_closed, usage_error, write_stdout
 from auditor.cli.org_options import with_org_options
 from auditor.formats import FORMATS
 from auditor.model import FLOW_NAMES, SEVERITY_WORDS, Report
@@ -266,14 +266,14 @@ def pull(
         raise typer.Exit(2)
     cfg, errors = load_config(config or find_config(Path(".")))
     for error in errors:
-        typer.echo(f"ca-audit: error: {error.path}: {error.message}", err=True)
+        say(f"ca-audit: error: {error.path}: {error.message}")
     if errors:
         raise typer.Exit(2)
     users = sorted({u for names in cfg.integration_users.values() for u in names})
     snapshot, problems = read_org(org, users)
     if snapshot is None:
         for problem in problems:
-            typer.echo(f"ca-audit: error: {problem.path}: {problem.message}", err=True)
+            say(f"ca-audit: error: {problem.path}: {problem.message}")
         raise typer.Exit(2)
     try:
         size = write(snapshot, output)
@@ -281,16 +281,16 @@ def pull(
         raise usage_error(f"cannot write {safe_display(output)}: {failure.strerror or failure}") from None
     too_large = over_cap(size)
     counts = {t: len(v["listed"]) for t, v in snapshot["metadata"].items()}
-    typer.echo(f"ca-audit: wrote {output}: {counts['ConnectedApp']} connected apps, "
-               f"{counts['ExternalClientApplication']} external client apps, "
-               f"{len(snapshot['soql'].get('ConnectedApplication', []))} ConnectedApplication rows, "
-               f"{len(snapshot['soql'].get('OauthToken', []))} OAuth tokens", err=True)
+    say(f"ca-audit: wrote {output}: {counts['ConnectedApp']} connected apps, "
+        f"{counts['ExternalClientApplication']} external client apps, "
+        f"{len(snapshot['soql'].get('ConnectedApplication', []))} ConnectedApplication rows, "
+        f"{len(snapshot['soql'].get('OauthToken', []))} OAuth tokens")
     if too_large:  # written all the same: the pull may have taken long, and the variable lets it be read
-        typer.echo(f"ca-audit: error: {safe_display(output)}: {too_large}", err=True)
+        say(f"ca-audit: error: {safe_display(output)}: {too_large}")
     if snapshot["errors"]:
         for error in snapshot["errors"]:
-            typer.echo(f"ca-audit: error: not read: {error['what']}: {error['message']}", err=True)
-        typer.echo("ca-audit: the snapshot is incomplete; scans of it will exit 2", err=True)
+            say(f"ca-audit: error: not read: {error['what']}: {error['message']}")
+        say("ca-audit: the snapshot is incomplete; scans of it will exit 2")
     if too_large or snapshot["errors"]:
         raise typer.Exit(2)
     sys.stderr.flush()
