@@ -145,6 +145,10 @@ def main() -> None:
 
 def run() -> int:
     """Run the command line and return the exit code; never raise, never exit 1 but for findings."""
+    from auditor.cli.common import ClosedStdout, silence_stdout
+
+    if sys.stdout is None:  # started with stdout closed: what would be printed must fail, not vanish
+        sys.stdout = ClosedStdout()
     try:
         result = build_app(_invoked(sys.argv[1:]))(standalone_mode=False)
         code = result if isinstance(result, int) else 0
@@ -158,15 +162,29 @@ def run() -> int:
             _say(error.format_message())
         return 2 if error.exit_code == 1 else error.exit_code  # 1 is for findings only
     except typer.Exit as done:  # raised outside a command's frame
-        _flush_stdout()
+        try:
+            _flush_stdout()
+        except OSError as error:
+            silence_stdout()
+            _say(f"cannot write the output to standard output: {error.strerror or error}")
+            return 2
         return done.exit_code
+    except SystemExit as done:
+        # rich (help) and typer end a run whose stdout pipe broke with SystemExit(1) after pointing
+        # stdout at /dev/null; no command of ours raises SystemExit, and 1 means findings only.
+        if done.code in (0, None):
+            return 0
+        if done.code == 1:
+            _say("cannot write the output to standard output: Broken pipe")
+            return 2
+        return done.code if isinstance(done.code, int) else 2
     except (typer.Abort, KeyboardInterrupt):
         _say("interrupted")
         return 130
     except OSError as error:
         if isinstance(error, (_StdoutError, BrokenPipeError)) or (
                 error.errno in (errno.EPIPE, errno.ENOSPC, errno.EBADF) and not error.filename):
-            _silence_stdout()
+            silence_stdout()
             _say(f"cannot write the output to standard output: {error.strerror or error}")
             return 2
         return _internal(error)
@@ -185,15 +203,6 @@ def _flush_stdout() -> None:
 
 class _StdoutError(OSError):
     """Writing or flushing standard output failed."""
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so that the interpreter's final flush does not fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 def _internal(error: BaseException) -> int:

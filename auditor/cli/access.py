@@ -1,12 +1,11 @@
 """`ca-audit access`: thin; the inventory is built in auditor/access.py."""
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor.cli.common import usage_error
+from auditor.cli.common import help_paragraphs, usage_error, write_stderr, write_stdout
 from auditor.cli.org_options import with_org_options
 
 if TYPE_CHECKING:  # only the `org` annotation, which typer never evaluates (the org options replace it)
@@ -48,9 +47,15 @@ def access(
         raise usage_error("access needs an org (--target-org ALIAS, --instance-url with --access-token, or JWT) "
                           "or a snapshot file written by ca-audit pull")
     result = run_access(sources, org, apps, config)
+    from auditor.formats._safe import inert_text, visible
+
     for error in result.errors:
         where = f"{error.path}:{error.line}" if error.line else error.path
-        typer.echo(f"ca-audit: error: {where}: {error.message}", err=True)
+        write_stderr(inert_text(f"ca-audit: error: {visible(where)}: {visible(error.message)}\n"))
     if result.apps or not result.errors:
-        sys.stdout.write(render(result, output_format))
+        write_stdout(render(result, output_format))
     raise typer.Exit(result.exit_code())
+
+
+# The help shows a docstring's line breaks as written: one line per paragraph lets it wrap to the terminal.
+access.__doc__ = help_paragraphs(access.__doc__)

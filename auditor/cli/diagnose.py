@@ -1,14 +1,13 @@
 """`ca-audit preflight` and `ca-audit explain`: thin; the logic is in auditor/diagnose/."""
 
 import contextlib
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from auditor.cli.common import text_or_json, usage_error
+from auditor.cli.common import text_or_json, usage_error, write_stdout
 from auditor.cli.org_options import with_org_options
 from auditor.model import PREFLIGHT_FLOWS
 from auditor.suggest import suggestion
@@ -89,10 +88,10 @@ def _catalogue_errors() -> Iterator[None]:
 
 
 def _print_result(result: Any, output_format: str, render_text: Callable[[Any], str]) -> None:
-    if output_format == "json":
-        import json
+    from auditor.formats._safe import inert_json, inert_text
 
-        sys.stdout.write(json.dumps(result.as_dict(), ensure_ascii=False) + "\n")
+    if output_format == "json":
+        write_stdout(inert_json(result.as_dict()) + "\n")
     else:
-        sys.stdout.write(render_text(result))
+        write_stdout(inert_text(render_text(result)))
     raise typer.Exit(result.exit_code())

@@ -1,12 +1,11 @@
 """`ca-audit fix`: print (or write) the metadata patch for the findings; thin, the logic is in auditor/fix/."""
 
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from auditor.cli.common import ids, text_or_json, usage_error
+from auditor.cli.common import help_paragraphs, ids, text_or_json, usage_error, write_stderr, write_stdout
 from auditor.cli.scan import _declared_flows
 
 
@@ -49,7 +48,7 @@ def fix(
 
 
 # The help shows a docstring's line breaks as written: one line per paragraph lets it wrap to the terminal.
-fix.__doc__ = "\n\n".join(" ".join(part.split()) for part in (fix.__doc__ or "").split("\n\n"))
+fix.__doc__ = help_paragraphs(fix.__doc__)
 
 
 def _choices(permission_set: str | None) -> dict[str, str]:
@@ -58,21 +57,20 @@ def _choices(permission_set: str | None) -> dict[str, str]:
 
 def _print(result: Any, output_format: str, write: bool, written: list[str]) -> None:
     from auditor.fix.render import diff_text, summary_text
+    from auditor.formats._safe import inert_json, inert_text
 
     if output_format == "json":
-        import json
-
         data = result.as_dict()
         if write:
             data["written"] = written
-        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        write_stdout(inert_json(data) + "\n")
         return
     if write:
-        sys.stdout.write(summary_text(result, written))
+        write_stdout(inert_text(summary_text(result, written)))
         return
     # The diff alone on stdout, so that `ca-audit fix > fix.patch && git apply fix.patch` works.
-    sys.stdout.write(diff_text(result))
-    sys.stderr.write(summary_text(result))
+    write_stdout(inert_text(diff_text(result)))
+    write_stderr(inert_text(summary_text(result)))
 
 
 def preflight_fix(result: Any, sources: list[str], config: Path | None, permission_set: str | None,
@@ -93,17 +91,17 @@ def preflight_fix(result: Any, sources: list[str], config: Path | None, permissi
     if fixed is not None and result.app in fixed.patched_apps:
         after = PreflightResult(app=result.app, flow=result.flow, kind=result.kind, path=result.path)
         evaluate(after, fixed.patched_apps[result.app], fixed.rules, fixed.config, dt.date.today())
-    if output_format == "json":
-        import json
+    from auditor.formats._safe import inert_json, inert_text
 
+    if output_format == "json":
         data = result.as_dict()
         data["fix"] = fixed.as_dict() if fixed is not None else None
         data["fix_verdict"] = after.verdict if after else None
         data["fix_needs_org_data"] = [line.label for line in after.lines if line.org and line.status == "unknown"] \
             if after else []
-        sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        write_stdout(inert_json(data) + "\n")
         raise typer.Exit(result.exit_code())
-    sys.stdout.write(_preflight_fix_text(result, fixed, after, sources, permission_set, failing, diff_text))
+    write_stdout(inert_text(_preflight_fix_text(result, fixed, after, sources, permission_set, failing, diff_text)))
     raise typer.Exit(result.exit_code())
 
 
@@ -112,15 +110,17 @@ def _preflight_fix_text(result: Any, fixed: Any, after: Any, sources: list[str],
     import shlex
     import textwrap
 
+    from auditor.formats._safe import visible
     from auditor.model import KIND_WORDS
 
-    lines = [f"Preflight: {result.flow} for {result.app} ({KIND_WORDS.get(result.kind or '', 'unknown kind')}, "
-             f"{result.path})", "", f"Now: {result.verdict} — {result.summary}"]
-    lines += [f"  {error}" for error in result.errors]
+    lines = [f"Preflight: {result.flow} for {visible(result.app)} "
+             f"({KIND_WORDS.get(result.kind or '', 'unknown kind')}, {visible(result.path)})", "",
+             f"Now: {result.verdict} — {visible(result.summary)}"]
+    lines += [f"  {visible(error)}" for error in result.errors]
     if fixed is None:
         return "\n".join(lines) + "\n"
     if fixed.input_errors:
-        lines += ["", *[str(e) for e in fixed.input_errors]]
+        lines += ["", *[visible(e) for e in fixed.input_errors]]
         return "\n".join(lines) + "\n"
     touched = {r for o in fixed.apps for r in [*o.cleared, *(item.rule_id for item in o.remaining)]}
     command = ["ca-audit", "fix", *sources, "--app", result.app, "--only", ",".join(sorted(failing & touched)),
@@ -139,14 +139,14 @@ def _preflight_fix_text(result: Any, fixed: Any, after: Any, sources: list[str],
     raised = [f for outcome in fixed.apps for f in outcome.new]
     if raised:
         lines += ["", "The patch raises (patch them with `ca-audit fix`):"]
-        lines += [f"  {f.rule_id} ({f.severity}): {f.message}" for f in raised]
+        lines += [f"  {f.rule_id} ({f.severity}): {visible(f.message)}" for f in raised]
     if after is not None:
         lines += ["", f"With the patch: {after.verdict} — {after.summary}"]
-        lines += [f"  {error}" for error in after.errors]
+        lines += [f"  {visible(error)}" for error in after.errors]
         org = [line for line in after.lines if line.org and line.status == "unknown"]
         if org:
             lines.append("Still to check with org data (--target-org ALIAS, or a snapshot from `ca-audit pull`):")
-            lines += [f"  ? {line.label}" for line in org]
+            lines += [f"  ? {visible(line.label)}" for line in org]
     notes = list(dict.fromkeys(n for p in fixed.patches for n in p.notes))
     if notes:
         lines += ["", *[f"Before deploying: {note}" for note in notes]]

@@ -1,13 +1,13 @@
 """`ca-audit rules …`: list, show, validate, test and document rule packs."""
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from auditor.cli.common import usage_error
+from auditor.cli.common import usage_error, write_stderr, write_stdout
 from auditor.engine.rule import Rule
+from auditor.formats._safe import inert_text, visible
 from auditor.model import short_kind
 from auditor.suggest import suggestion
 
@@ -20,7 +20,7 @@ def _load_rule_dirs(dirs: list[Path] | None) -> list[Rule]:
     rules, errors = load_rules(list(dirs) if dirs else [builtin_rules_dir()])
     for error in errors:
         where = f"{error.path}:{error.line}" if error.line else error.path
-        typer.echo(f"{where}: {error.message}", err=True)
+        write_stderr(_inert(f"{visible(where)}: {visible(error.message)}"))
     if errors:
         raise typer.Exit(2)
     return rules
@@ -37,7 +37,7 @@ def rules_list(
 
     loaded = _load_rule_dirs([builtin_rules_dir(), *(rules or [])])
     rows = [(r.id, str(r.severity), ", ".join(short_kind(k) for k in r.applies_to), r.title) for r in loaded]
-    typer.echo(tabulate(rows, headers=["id", "severity", "applies to", "title"]))
+    _out(tabulate(rows, headers=["id", "severity", "applies to", "title"]))
 
 
 
@@ -60,7 +60,17 @@ def rules_show(
              _indent(rule.fix)]
     if rule.references:
         parts += ["", "References", *(f"  {ref}" for ref in rule.references)]
-    typer.echo("\n".join(p for p in parts if p is not None))
+    _out("\n".join(p for p in parts if p is not None))
+
+
+def _inert(line: str) -> str:
+    return inert_text(line + "\n")
+
+
+def _out(text: str) -> None:
+    """One output of a rules command on stdout: written whole (or exit 2), no line from a rule file
+    runnable as a CI workflow command, no control character."""
+    write_stdout(_inert(text))
 
 
 def _indent(text: str) -> str:
@@ -76,7 +86,7 @@ def rules_validate(
 ) -> None:
     """Validate rule files against the rule schema; exit 2 on any problem."""
     loaded = _load_rule_dirs(dirs)
-    typer.echo(f"{len(loaded)} rule{'s' if len(loaded) != 1 else ''} valid")
+    _out(f"{len(loaded)} rule{'s' if len(loaded) != 1 else ''} valid")
 
 
 @rules_app.command("test")
@@ -91,18 +101,18 @@ def rules_test(
     results = run_rule_tests(loaded)
     failures = [r for r in results if not r.ok]
     for result in failures:
-        typer.echo(f"FAIL {result.rule_id} tests[{result.index}] ({result.expected}): {result.detail}")
+        _out(f"FAIL {result.rule_id} tests[{result.index}] ({result.expected}): {result.detail}")
     untested = [r.id for r in loaded if not any(c for c in r.tests if "pass" in c)
                 or not any(c for c in r.tests if "fail" in c)]
     for rule_id in untested:
-        typer.echo(f"FAIL {rule_id}: needs at least one pass and one fail test")
+        _out(f"FAIL {rule_id}: needs at least one pass and one fail test")
     cases = run_file_fixtures(loaded)
     case_failures = [c for c in cases if not c.ok]
     for case in case_failures:
-        typer.echo(case.line())
+        _out(case.line())
     passed = len(results) - len(failures) + len(cases) - len(case_failures)
     failed = len(failures) + len(untested) + len(case_failures)
-    typer.echo(f"{passed} passed, {failed} failed")
+    _out(f"{passed} passed, {failed} failed")
     raise typer.Exit(1 if failed else 0)
 
 
@@ -122,16 +132,17 @@ def rules_docs(
 
     text = render_rules(_load_rule_dirs([builtin_rules_dir(), *(rules or [])]))
     if output == "-":
-        sys.stdout.write(text)
+        write_stdout(inert_text(text))
         return
     target = Path(output)
     if check:
         current = target.read_text(encoding="utf-8") if target.is_file() else None
         if current != text:
-            typer.echo(f"{target} is not current; run `ca-audit rules docs --output {target}`", err=True)
+            shown = visible(target)
+            write_stderr(_inert(f"{shown} is not current; run `ca-audit rules docs --output {shown}`"))
             raise typer.Exit(1)
-        typer.echo(f"{target} is current")
+        _out(f"{target} is current")
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(text, encoding="utf-8")
-    typer.echo(f"wrote {target}")
+    _out(f"wrote {target}")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from auditor.cli.common import ids, severity, usage_error
+from auditor.cli.common import ids, say, severity, stdout_closed, usage_error, write_stdout
 from auditor.cli.org_options import with_org_options
 from auditor.formats import FORMATS
 from auditor.model import FLOW_NAMES, SEVERITY_WORDS, Report
@@ -206,46 +206,13 @@ def emit(report: Report, output_format: str, outputs: list[tuple[str, Path]], co
         except OSError as error:
             raise usage_error(f"cannot write {safe_display(path)}: {error.strerror or error}") from None
     if not any(name == output_format for name, _ in outputs):
-        if sys.stdout is None:
+        if stdout_closed():
             raise usage_error("cannot write the report: standard output is closed (use --output PATH)")
-        text = _render(output_format, report, colour=colour, quiet=quiet, terminal=True)
-        try:
-            _write_stdout(text)
-        except (OSError, ValueError) as error:  # ValueError: a stdout closed in process
-            _silence_stdout()
-            reason = getattr(error, "strerror", None) or "standard output is closed"
-            raise usage_error(f"cannot write the report to standard output: {reason}") from None
+        write_stdout(_render(output_format, report, colour=colour, quiet=quiet, terminal=True), "report")
     elif output_format != "table" and not quiet:
         from auditor.formats.table import summary_line
 
         typer.echo(summary_line(report), err=True)
-
-
-def _write_stdout(text: str) -> None:
-    """Write the whole report to standard output, or raise OSError. A pipe its reader closed early
-    can take part of a large write and report success to TextIOWrapper (the rest is lost without an
-    error), so the bytes go to the file descriptor until every one is written; EPIPE then surfaces."""
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # not a file (tests that capture output in process)
-        if hasattr(sys.stdout, "reconfigure"):
-            sys.stdout.reconfigure(errors="backslashreplace")
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    sys.stdout.flush()
-    # a name that is not UTF-8 must not stop the report
-    data = memoryview(text.encode(getattr(sys.stdout, "encoding", None) or "utf-8", errors="backslashreplace"))
-    while data:
-        data = data[os.write(fd, data):]
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so that the interpreter's final flush does not fail again."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
 
 
 def _render(name: str, report: Report, colour: bool, quiet: bool = False, terminal: bool = False) -> str:
@@ -298,14 +265,14 @@ def pull(
         raise typer.Exit(2)
     cfg, errors = load_config(config or find_config(Path(".")))
     for error in errors:
-        typer.echo(f"ca-audit: error: {error.path}: {error.message}", err=True)
+        say(f"ca-audit: error: {error.path}: {error.message}")
     if errors:
         raise typer.Exit(2)
     users = sorted({u for names in cfg.integration_users.values() for u in names})
     snapshot, problems = read_org(org, users)
     if snapshot is None:
         for problem in problems:
-            typer.echo(f"ca-audit: error: {problem.path}: {problem.message}", err=True)
+            say(f"ca-audit: error: {problem.path}: {problem.message}")
         raise typer.Exit(2)
     try:
         size = write(snapshot, output)
@@ -313,16 +280,16 @@ def pull(
         raise usage_error(f"cannot write {safe_display(output)}: {failure.strerror or failure}") from None
     too_large = over_cap(size)
     counts = {t: len(v["listed"]) for t, v in snapshot["metadata"].items()}
-    typer.echo(f"ca-audit: wrote {output}: {counts['ConnectedApp']} connected apps, "
-               f"{counts['ExternalClientApplication']} external client apps, "
-               f"{len(snapshot['soql'].get('ConnectedApplication', []))} ConnectedApplication rows, "
-               f"{len(snapshot['soql'].get('OauthToken', []))} OAuth tokens", err=True)
+    say(f"ca-audit: wrote {output}: {counts['ConnectedApp']} connected apps, "
+        f"{counts['ExternalClientApplication']} external client apps, "
+        f"{len(snapshot['soql'].get('ConnectedApplication', []))} ConnectedApplication rows, "
+        f"{len(snapshot['soql'].get('OauthToken', []))} OAuth tokens")
     if too_large:  # written all the same: the pull may have taken long, and the variable lets it be read
-        typer.echo(f"ca-audit: error: {safe_display(output)}: {too_large}", err=True)
+        say(f"ca-audit: error: {safe_display(output)}: {too_large}")
     if snapshot["errors"]:
         for error in snapshot["errors"]:
-            typer.echo(f"ca-audit: error: not read: {error['what']}: {error['message']}", err=True)
-        typer.echo("ca-audit: the snapshot is incomplete; scans of it will exit 2", err=True)
+            say(f"ca-audit: error: not read: {error['what']}: {error['message']}")
+        say("ca-audit: the snapshot is incomplete; scans of it will exit 2")
     if too_large or snapshot["errors"]:
         raise typer.Exit(2)
     sys.stderr.flush()

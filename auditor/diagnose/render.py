@@ -8,6 +8,7 @@ import textwrap
 from auditor.diagnose.explain import DOES_NOT_HOLD, HOLDS, NOT_CHECKABLE, UNKNOWN, Explanation
 from auditor.diagnose.preflight import FAIL, MAY_FAIL, NOT_NEEDED, PASS, UNKNOWN_STATUS, WARN, Result, group_errors
 from auditor.engine.conditions import fields_named
+from auditor.formats._safe import inert_text, visible
 from auditor.model import EVIDENCE_WORDS, KIND_WORDS, PREFLIGHT_FLOWS, WILL_FAIL
 
 WIDTH = 96
@@ -18,22 +19,28 @@ CAUSE_STATUS_WORDS = {HOLDS: "HOLDS", DOES_NOT_HOLD: "does not hold", UNKNOWN: "
 
 # ------------------------------------------------------------------------------------ preflight
 def render_preflight(result: Result) -> str:
+    """The preflight as text: values from the input shown with their control characters escaped, and
+    (inert_text) no line a CI runner would run as a workflow command."""
+    return inert_text(_preflight_text(result))
+
+
+def _preflight_text(result: Result) -> str:
     out: list[str] = []
     if result.kind is None:
         out.append(f"ca-audit preflight: {result.summary}")
-        out += [f"  {error}" for error in result.input_errors]
+        out += [f"  {visible(error)}" for error in result.input_errors]
         out.append(f"UNKNOWN — {result.summary}")
         return "\n".join(out) + "\n"
     kind = KIND_WORDS[result.kind]
-    who = f", user {result.user}" if result.user else ""
-    out.append(f"Preflight: {result.flow} for {result.app} ({kind}, {result.path}{who})")
+    who = f", user {visible(result.user)}" if result.user else ""
+    out.append(f"Preflight: {result.flow} for {visible(result.app)} ({kind}, {visible(result.path)}{who})")
     out.append("")
     for line in result.lines:
         mark = MARKS[line.status]
         status = {WARN: " (does not block)", MAY_FAIL: " (may fail)"}.get(line.status, "")
-        out.append(f"  {mark} {line.label}{status}")
-        for part in textwrap.wrap(line.reason, width=WIDTH, initial_indent="      ", subsequent_indent="      ",
-                                  break_on_hyphens=False):
+        out.append(f"  {mark} {visible(line.label)}{status}")
+        for part in textwrap.wrap(visible(line.reason), width=WIDTH, initial_indent="      ",
+                                  subsequent_indent="      ", break_on_hyphens=False):
             out.append(part)
     out.append("")
     out.append(f"{result.verdict} — {result.summary}")
@@ -43,7 +50,7 @@ def render_preflight(result: Result) -> str:
             out.append("")
             out.append("The token endpoint will answer:" if len(errors) == 1 else
                        "The token endpoint will answer one of:")
-            out += [f"  {e}" for e in errors]
+            out += [f"  {visible(e)}" for e in errors]
         if result.unmapped:
             out.append("")
             out.append("Also blocking:" if errors else "Blocking:")
@@ -72,7 +79,7 @@ def render_preflight(result: Result) -> str:
     if result.input_errors:
         out.append("")
         out.append("Input problems:")
-        out += [f"  {error}" for error in result.input_errors]
+        out += [f"  {visible(error)}" for error in result.input_errors]
     if result.notes:
         out.append("")
         for note in result.notes:
@@ -82,6 +89,11 @@ def render_preflight(result: Result) -> str:
 
 # ------------------------------------------------------------------------------------ explain
 def render_explanation(result: Explanation) -> str:
+    """The explanation as text, inert as the preflight's is."""
+    return inert_text(_explanation_text(result))
+
+
+def _explanation_text(result: Explanation) -> str:
     def wrap(text: str, first: str, rest: str) -> list[str]:
         return textwrap.wrap(text, width=WIDTH, initial_indent=first, subsequent_indent=rest, break_on_hyphens=False)
 
@@ -123,7 +135,7 @@ def render_explanation(result: Explanation) -> str:
             if check is not None and result.app is not None:
                 verdict = CAUSE_STATUS_WORDS[check.status]
                 detail = f" — {'; '.join(check.details)}" if check.details else ""
-                out += wrap(f"{result.app.name}: {verdict}{detail}", "     → ", "       ")
+                out += wrap(visible(f"{result.app.name}: {verdict}{detail}"), "     → ", "       ")
         out.append("")
         out.append("Fixes, in the order to apply them:")
         for step, fix in enumerate(entry["fixes"], 1):
@@ -139,20 +151,20 @@ def render_explanation(result: Explanation) -> str:
                  for e in result.entries if e["id"] == eid for r in e["causes"][index]["rules"]]
         found = (f" (found by {', '.join(dict.fromkeys(rules))}; `ca-audit rules show ID` gives each fix)"
                  if rules else "")
-        out.append(f"{result.app.name}: {held} of {len(result.checks)} known cause(s) hold{found}.")
+        out.append(f"{visible(result.app.name)}: {held} of {len(result.checks)} known cause(s) hold{found}.")
     if result.problem:
         out.append("")
-        out.append(f"ca-audit explain: {result.problem}")
+        out.append(f"ca-audit explain: {visible(result.problem)}")
     if result.input_errors:
         out.append("")
         out.append("Input problems:")
-        out += [f"  {error}" for error in result.input_errors]
+        out += [f"  {visible(error)}" for error in result.input_errors]
     candidates = [f for e in result.entries for f in e["flows"] if f in PREFLIGHT_FLOWS]
     declared = [f for f in result.config_flows if f in candidates]
     flow = next(iter(declared or candidates), None)
     if flow:
         out.append("")
-        app = result.app.name if result.app else "APP"
+        app = visible(result.app.name) if result.app else "APP"
         # Nothing in the metadata tells a SAML bearer client from a JWT one: unless the config declares
         # the flow, name both.
         other = " (or --flow saml2-bearer if the client sends a SAML assertion)" \

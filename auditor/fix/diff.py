@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from auditor.fix.xmltext import Node, locate
+from auditor.formats._safe import visible
 
 SECRET_TAGS = ("consumerKey", "consumerSecret")
 CONTEXT = 3
@@ -98,7 +99,8 @@ def unified_diff(path: str, before: bytes, after: bytes, context: int = CONTEXT)
             hunks.append([start, end, index, index])
     if not hunks:
         return Diff("", False)
-    out = [f"--- a/{path}\n", f"+++ b/{path}\n"]
+    shown = visible(path)  # a file name may hold a newline or an escape: never a line of its own
+    out = [f"--- a/{shown}\n", f"+++ b/{shown}\n"]
     for start, end, first, last in hunks:
         shift = changes[first][3] - changes[first][1]  # new index - old index before the first change
         new_start = start + shift

@@ -5,6 +5,7 @@ from __future__ import annotations
 import textwrap
 
 from auditor.fix.plan import FixPlan, kind_word
+from auditor.formats._safe import visible
 
 
 def diff_text(result: FixPlan) -> str:
@@ -17,11 +18,11 @@ def _wrap(text: str, indent: str) -> list[str]:
 
 
 def summary_text(result: FixPlan, written: list[str] | None = None) -> str:
-    lines: list[str] = [str(error) for error in result.input_errors]
+    lines: list[str] = [visible(error) for error in result.input_errors]
     for path in written or []:
-        lines.append(f"wrote {path}")
+        lines.append(f"wrote {visible(path)}")
     for outcome in result.apps:
-        lines.append(f"{outcome.name} ({kind_word(outcome.kind)})")
+        lines.append(f"{visible(outcome.name)} ({kind_word(outcome.kind)})")
         if outcome.cleared:
             lines.append(f"  clears: {', '.join(outcome.cleared)}")
         for finding in outcome.new:
@@ -31,9 +32,9 @@ def summary_text(result: FixPlan, written: list[str] | None = None) -> str:
             lines.extend(_wrap(f"{item.reason}: {item.rule_id} ({item.severity}) — {item.detail}", "  "))
     for patch in result.patches:
         if patch.unidiff_zero:
-            lines.extend(_wrap(f"{patch.path}: a consumer key or secret is on the line after a change and is left out "
-                               "of the diff, so plain `git apply` refuses it: use `git apply --unidiff-zero`, or "
-                               "`--write`", ""))
+            lines.extend(_wrap(f"{visible(patch.path)}: a consumer key or secret is on the line after a change and is "
+                               "left out of the diff, so plain `git apply` refuses it: use `git apply --unidiff-zero`, "
+                               "or `--write`", ""))
     for note in dict.fromkeys(n for p in result.patches for n in p.notes):
         lines.extend(_wrap(f"before deploying: {note}", ""))
     if not result.patches and not result.input_errors:

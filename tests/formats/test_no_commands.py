@@ -113,3 +113,22 @@ def test_an_input_error_about_a_hostile_file_name_is_inert(tmp_path, monkeypatch
     text = render(name, report)
     assert "pwn" in text  # named, escaped
     assert_inert(text, own_commands=name == "github")
+
+
+@pytest.mark.parametrize("brk", ["\x0b", "\x0c", "\x1c", "\x85", "\u2028", "\u2029"])
+def test_other_line_breaks_never_pass_raw(brk):
+    # The runner splits on LF and CR; a reader that also splits here must not find a command either.
+    from auditor.formats._safe import inert_json, inert_text, no_commands
+
+    text = f"X{brk}::error file=a::pwn"
+    for shown in (no_commands(text), inert_text(text)):
+        assert brk not in shown and shown.endswith("::error file=a::pwn"), repr(shown)
+    line = inert_json({"v": text, "w": "a ##[error] b\x9b"})
+    assert brk not in line and "##[" not in line and "\x9b" not in line
+    assert json.loads(line) == {"v": text, "w": "a ##[error] b\x9b"}  # lossless
+
+
+def test_inert_text_keeps_tabs_and_crlf_line_ends_and_escapes_the_rest():
+    from auditor.formats._safe import inert_text
+
+    assert inert_text("a\tb\r\n  ::c\rd\x1b[2J") == "a\tb\r\n  \\::c\\rd\\x1b[2J"
