@@ -1,11 +1,12 @@
-"""Benchmark: pull N connected apps from the HTTPS fake org with a fixed latency on every response.
+"""Benchmark: pull N connected apps from the HTTPS fake org answering every request after a fixed latency.
 
     python bench/org_pull.py [--apps 300] [--latency 0.05] [--concurrency 4] [--skip-serial]
     python bench/org_pull.py --large [--latency 0.05]    # 300 apps, 20,000 users, 30,000 tokens
 
 The fake org runs in its own process, as a real org would be on another machine, so that its
-work does not compete with the client for the interpreter lock. Prints the request count and
-wall time of `ca-audit pull` (in-process, and as a separate process, which adds interpreter
+work does not compete with the client for the interpreter lock, and each answer leaves `latency`
+after its request arrived, the fake's own work included (a real org's answer time includes its work).
+Prints the request count and wall time of `ca-audit pull` (in-process, and as a separate process, which adds interpreter
 start-up and imports) against the floor requests × latency ÷ concurrency, and the same pull
 reading apps one by one (batch size 1, one call in flight).
 Targets (issue 3): within 1.5× of the floor, and at least 5× faster than one by one.

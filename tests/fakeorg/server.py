@@ -111,7 +111,9 @@ class FakeSalesforce:
     def __init__(self, data: FakeOrgData | None = None, *, page_size: int = 2000, latency: float = 0.0):
         self.data = data if data is not None else FakeOrgData()
         self.page_size = page_size
-        self.latency = latency  # added to every response (bench)
+        # Every answer leaves `latency` seconds after its request arrived, the fake's own work included,
+        # as a real org's answer time includes the org's work (bench: the floor is requests × latency).
+        self.latency = latency
         self.token = "00D5e000000Fake!AQ4AQFakeSessionToken.Not.A.Real.One"
         self.valid_tokens = {self.token}
         self.requests: list[RecordedRequest] = []
@@ -498,6 +500,7 @@ class _QuietServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     owner: FakeSalesforce
     protocol_version = "HTTP/1.1"
+    _answer_at = 0.0  # when the answer may leave (FakeSalesforce.latency)
 
     def setup(self) -> None:
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -527,6 +530,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, method: str) -> None:
         fake = self.owner
+        self._answer_at = time.monotonic() + fake.latency
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
@@ -544,8 +548,6 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send(431, b"Request Header Fields Too Large", "text/plain;charset=UTF-8")
                 return
             actions = fake._take_rules(method, self.path, body)
-            if fake.latency:
-                time.sleep(fake.latency)
             for action in actions:
                 if "delay" in action:
                     time.sleep(action["delay"])
@@ -583,6 +585,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, body: bytes, content_type: str, truncate: bool = False,
               headers: dict[str, str] | None = None, trickle: dict[str, Any] | None = None) -> None:
+        self._wait_for_latency()
         try:
             if trickle is not None and trickle["trickle_headers"]:
                 head = (f"HTTP/1.1 {status} OK\r\nContent-Type: {content_type}\r\n"
@@ -618,7 +621,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(interval)
 
+    def _wait_for_latency(self) -> None:
+        wait = self._answer_at - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
     def _send_huge(self, size: int, prefix: bytes, content_type: str) -> None:
+        self._wait_for_latency()
         try:
             self.send_response(200)
             self.send_header("Content-Type", content_type)
