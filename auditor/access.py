@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from auditor import __version__
 from auditor.config import find_config, load_config
-from auditor.formats._safe import no_commands, spreadsheet_cell, visible
+from auditor.formats._safe import inert_json, no_commands, spreadsheet_cell, visible
 from auditor.model import InputError
 from auditor.sources import org_apps, read_inputs
 from auditor.sources.snapshot import shape_problems
@@ -301,7 +300,7 @@ def render(result: AccessResult, output_format: str) -> str:
     """The inventory in a format. Names and usernames come from the org (an app label, a token's
     AppName): no line of any format can carry a control character or run as a CI workflow command."""
     if output_format == "json":
-        return no_commands(json.dumps(result.as_dict(), ensure_ascii=False, indent=2), bracket="\\u005b") + "\n"
+        return inert_json(result.as_dict(), indent=2) + "\n"
     if output_format == "csv":
         return no_commands(_csv(result))
     if output_format == "html":

@@ -88,10 +88,10 @@ def _catalogue_errors() -> Iterator[None]:
 
 
 def _print_result(result: Any, output_format: str, render_text: Callable[[Any], str]) -> None:
-    from auditor.formats._safe import inert_json, inert_text
+    from auditor.formats._safe import inert_json
 
     if output_format == "json":
         write_stdout(inert_json(result.as_dict()) + "\n")
-    else:
-        write_stdout(inert_text(render_text(result)))
+    else:  # the renderers make their text inert (auditor/diagnose/render.py)
+        write_stdout(render_text(result))
     raise typer.Exit(result.exit_code())

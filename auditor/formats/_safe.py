@@ -9,6 +9,7 @@ JUnit must stay well-formed XML 1.0. A CSV cell must not run as a formula in a s
 
 from __future__ import annotations
 
+import json
 import re
 
 # C0 controls, DEL, C1 controls, the Unicode line and paragraph separators, and lone surrogates
@@ -73,9 +74,8 @@ def inert_text(text: str) -> str:
 
 
 def inert_json(data: object, indent: int | None = None) -> str:
-    """`data` as JSON text (one line unless `indent`) that no CI runner reads a command in."""
-    import json
-
+    """`data` as JSON text (one line unless `indent`) that no CI runner reads a command in: `##[`
+    inside a string is written `##\\u005b`, which reads back as the same text."""
     return no_commands(json.dumps(data, ensure_ascii=False, indent=indent), bracket="\\u005b")
 
 

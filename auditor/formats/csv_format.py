@@ -17,8 +17,7 @@ import io
 
 from auditor.fixtext import fix_for_kind
 from auditor.formats._ci import placements, severity_word, sort_key, waiver_text
-from auditor.formats._safe import no_commands
-from auditor.formats._safe import spreadsheet_cell as _cell
+from auditor.formats._safe import no_commands, spreadsheet_cell
 from auditor.model import Report
 
 COLUMNS = ["record", "severity", "rule_id", "app", "kind", "path", "line", "column", "message", "fix", "waived",
@@ -32,11 +31,11 @@ def render(report: Report) -> str:
     writer.writerow(COLUMNS)
     for finding in sorted(report.findings, key=sort_key):
         place = placed[id(finding)]
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([spreadsheet_cell(v) for v in (
             "finding", severity_word(finding.severity), finding.rule_id, finding.app, finding.kind, place.path,
             place.location.line, place.location.column, finding.message, fix_for_kind(finding.fix or "", finding.kind),
             waiver_text(finding.waived_by) if finding.waived else "", finding.fingerprint)])
     for error in report.input_errors:
-        writer.writerow([_cell(v) for v in (
+        writer.writerow([spreadsheet_cell(v) for v in (
             "input_error", "", "", "", "", error.path, error.line, "", error.message, "", "", "")])
     return no_commands(out.getvalue())

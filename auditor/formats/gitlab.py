@@ -15,12 +15,11 @@ input errors with a file are `blocker` issues, because the audit could not be tr
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from auditor.fixtext import fix_for_kind
 from auditor.formats._ci import placements, repo_path, severity_word, sort_key
-from auditor.formats._safe import no_commands
+from auditor.formats._safe import inert_json
 from auditor.model import Report
 
 # ca-audit's five severities onto GitLab's five, in order.
@@ -69,4 +68,4 @@ def build(report: Report) -> list[dict[str, Any]]:
 
 def render(report: Report) -> str:
     # `##[` inside a string would run as a legacy CI workflow command; \u005b reads back as `[`
-    return no_commands(json.dumps(build(report), indent=2, ensure_ascii=False), bracket="\\u005b") + "\n"
+    return inert_json(build(report), indent=2) + "\n"

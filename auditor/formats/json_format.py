@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 from auditor import __version__
-from auditor.formats._safe import no_commands
+from auditor.formats._safe import inert_json
 from auditor.model import SEVERITY_WORDS, Report
 
 
@@ -39,4 +38,4 @@ def render(report: Report) -> str:
     # One line: `indent` would switch json to its pure-Python encoder, ~6x slower on a large
     # report. Pipe through `jq` or `python -m json.tool` to read it.
     # `##[` inside a string would run as a legacy CI workflow command; \u005b reads back as `[`
-    return no_commands(json.dumps(as_data(report), ensure_ascii=False), bracket="\\u005b") + "\n"
+    return inert_json(as_data(report)) + "\n"

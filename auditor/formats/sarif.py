@@ -10,7 +10,6 @@ key of our own, `caAuditFingerprint/v1`, so an alert survives reindenting or reo
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,7 @@ from auditor.formats._ci import (
     sort_key,
     waiver_text,
 )
-from auditor.formats._safe import no_commands
+from auditor.formats._safe import inert_json
 from auditor.model import Finding, Report
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -229,4 +228,4 @@ def build(report: Report) -> dict[str, Any]:
 
 def render(report: Report) -> str:
     # `##[` inside a string would run as a legacy CI workflow command; \u005b reads back as `[`
-    return no_commands(json.dumps(build(report), indent=2, ensure_ascii=False), bracket="\\u005b") + "\n"
+    return inert_json(build(report), indent=2) + "\n"

@@ -108,7 +108,7 @@ def test_access_csv_cells_never_start_a_formula(tmp_path):
     assert not [cell for cell in cells if cell[:1] in ("=", "+", "-", "@", "\t", "\r")]
     from auditor.formats import _safe, csv_format
 
-    assert csv_format._cell is _safe.spreadsheet_cell  # one definition for both CSV outputs
+    assert csv_format.spreadsheet_cell is _safe.spreadsheet_cell  # one definition for both CSV outputs
 
 
 # ---------------------------------------------------------------------------- 3. the config beside the snapshot

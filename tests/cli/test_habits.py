@@ -153,6 +153,6 @@ def test_csv_has_a_row_for_each_input_error(tmp_path):
 
 
 def test_csv_neutralises_formula_cells():
-    from auditor.formats.csv_format import _cell
+    from auditor.formats.csv_format import spreadsheet_cell as _cell
 
     assert _cell("=HYPERLINK(1)") == "'=HYPERLINK(1)" and _cell("@SUM") == "'@SUM" and _cell("App") == "App"
