@@ -220,11 +220,10 @@ def _internal(error: BaseException) -> int:
 
 
 def _say(message: str) -> None:
-    try:
-        sys.stderr.write(f"ca-audit: error: {message}\n")
-        sys.stderr.flush()
-    except (OSError, ValueError, AttributeError):
-        pass
+    """`ca-audit: error: …` on stderr, as every command says it (click's messages quote the arguments)."""
+    from auditor.cli.common import say
+
+    say(f"ca-audit: error: {message}")
 
 
 if __name__ == "__main__":
