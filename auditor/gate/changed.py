@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 
 from auditor.model import App, Report
+from auditor.sources.ignore import GIT_TIMEOUT, git_ignored
 
 # A change to one of these means every app is audited (the hooks' `files:` pattern names them too).
 WHOLE_PROJECT_FILES = (".ca-audit.yaml", ".ca-audit.yml", ".forceignore", ".gitignore", "sfdx-project.json")
@@ -25,9 +26,12 @@ class ChangedError(Exception):
 
 def _git(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=False, check=False)
+        return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=False, check=False,
+                              timeout=GIT_TIMEOUT)
     except FileNotFoundError as error:
         raise ChangedError("--changed-since needs git, and git is not installed or not on PATH") from error
+    except subprocess.TimeoutExpired as error:
+        raise ChangedError(f"git {args[0]} took more than {GIT_TIMEOUT} s") from error
 
 
 def _folder(path: str | Path) -> Path:
@@ -153,14 +157,7 @@ SEARCH_LIMIT = 20_000
 
 def _ignored_folders(folder: Path) -> set[Path]:
     """Untracked folders git ignores under `folder` (none outside a work tree or without git)."""
-    try:
-        done = subprocess.run(["git", "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"],
-                              cwd=folder, capture_output=True, check=False)
-    except OSError:
-        return set()
-    if done.returncode != 0:
-        return set()
-    return {(folder / os.fsdecode(name)).resolve() for name in done.stdout.split(b"\0") if name.endswith(b"/")}
+    return {(folder / name).resolve() for name in git_ignored(folder)[0] if name.endswith("/")}
 
 
 def projects_below(folder: Path) -> tuple[list[Path], bool]:

@@ -141,22 +141,12 @@ class Ignore:
         return path in files or path.startswith(folders)
 
     def _ask_git(self) -> tuple[set[str], tuple[str, ...]]:
-        import subprocess
-
-        try:
-            done = subprocess.run(
-                ["git", "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"],
-                cwd=self.folder, capture_output=True, check=False)
-        except OSError:
-            self.problems.append(".gitignore not applied: git is not installed or cannot run")
-            return set(), ()
-        if done.returncode != 0:
-            reason = " ".join(done.stderr.decode(errors="replace").split())[:200]
-            self.problems.append(f".gitignore not applied: git ls-files failed ({reason})")
-            return set(), ()
+        names, problem = git_ignored(self.folder)
+        if problem is not None:
+            self.problems.append(f".gitignore not applied: {problem}")
         files, folders = set(), []
-        for name in filter(None, done.stdout.split(b"\0")):
-            absolute = os.path.join(str(self.folder), os.fsdecode(name))
+        for name in names:
+            absolute = os.path.join(str(self.folder), name)
             if absolute.endswith("/"):
                 folders.append(os.path.normpath(absolute) + os.sep)
             else:
@@ -173,9 +163,9 @@ class Ignore:
         names = b"".join(os.fsencode(os.path.relpath(p, self.folder)) + b"\0" for p in paths)
         try:
             done = subprocess.run(["git", "check-ignore", "-v", "-z", "--stdin"], input=names,
-                                  cwd=self.folder, capture_output=True, check=False)
+                                  cwd=self.folder, capture_output=True, check=False, timeout=GIT_TIMEOUT)
             fields = done.stdout.split(b"\0")
-        except OSError:
+        except (OSError, subprocess.SubprocessError):
             fields = []
         explained = 0
         for index in range(0, len(fields) - 3, 4):
@@ -192,6 +182,27 @@ class Ignore:
         self._attribute_git()
         return [*self.problems, *(f"{count} metadata file{'s' if count != 1 else ''} excluded by {label(why)}"
                                   for why, count in self.counts.most_common())]
+
+
+GIT_TIMEOUT = 60  # seconds for one git call: a scan must end, whatever the work tree holds
+
+
+def git_ignored(folder: Path) -> tuple[list[str], str | None]:
+    """The untracked files and folders (ending in `/`) git ignores under `folder`, relative to it
+    (`git ls-files --others --ignored --exclude-standard --directory`: ignored folders are listed
+    whole), and why git could not say, if it could not (then the list is empty)."""
+    import subprocess
+
+    try:
+        done = subprocess.run(["git", "ls-files", "-z", "--others", "--ignored", "--exclude-standard", "--directory"],
+                              cwd=folder, capture_output=True, check=False, timeout=GIT_TIMEOUT)
+    except OSError:
+        return [], "git is not installed or cannot run"
+    except subprocess.TimeoutExpired:
+        return [], f"git ls-files took more than {GIT_TIMEOUT} s"
+    if done.returncode != 0:
+        return [], f"git ls-files failed ({' '.join(done.stderr.decode(errors='replace').split())[:200]})"
+    return [os.fsdecode(name) for name in done.stdout.split(b"\0") if name], None
 
 
 def _relative(path: str, base: str) -> str | None:
