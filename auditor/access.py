@@ -28,7 +28,7 @@ from auditor.config import find_config, load_config
 from auditor.formats._safe import inert_json, no_commands, spreadsheet_cell, visible
 from auditor.model import InputError
 from auditor.sources import org_apps, read_inputs
-from auditor.sources.snapshot import shape_problems
+from auditor.sources.snapshot import MALFORMED, shape_problems
 from auditor.suggest import suggestion
 
 if TYPE_CHECKING:
@@ -79,32 +79,33 @@ def access(sources: list[str], org: OrgTarget | None, wanted: list[str],
     result.org = {key: provenance.get(key) for key in ("org_id", "org_name", "instance_url", "pulled_at")}
     try:
         index = _Index(source.data)
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+        answers = [index.answer(app) for app in _picked(converted.apps, wanted, source.origin, result)]
+    except MALFORMED as error:
         # a field only access reads, of the wrong shape: an input error, never a crash or a partial answer
-        return AccessResult(errors=[*converted.errors, InputError(source.origin, None, f"malformed snapshot for "
-                                                                   f"access ({type(error).__name__})")])
+        return AccessResult(errors=[*result.errors, InputError(source.origin, None, f"malformed snapshot for "
+                                                               f"access ({type(error).__name__})")])
     if not index.read:
         result.notes.append(f"{source.origin} was pulled before ca-audit read users and assignments for access; "
                             "who can use each app is unknown: pull again")
-    apps = converted.apps
-    if wanted:
-        keys = {w.lower() for w in wanted}
-        picked = [a for a in apps if a.name.lower() in keys or str(a.get("label") or "").lower() in keys]
-        found = {a.name.lower() for a in picked} | {str(a.get("label") or "").lower() for a in picked}
-        labels = {str(a.get("label")) for a in apps if a.get("label")}
-        for name in wanted:
-            if name.lower() not in found:
-                hint = suggestion(name, {a.name for a in apps}) or suggestion(name, labels) or \
-                    f" (the org has {len(apps)} app(s); ca-audit access without app names lists them)"
-                result.errors.append(InputError(source.origin, None, f"no app named {name!r} in the org{hint}"))
-        apps = picked
-    try:
-        answers = [index.answer(app) for app in apps]
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
-        return AccessResult(errors=[*result.errors, InputError(source.origin, None, f"malformed snapshot for "
-                                                              f"access ({type(error).__name__})")])
     result.apps = sorted(answers, key=lambda a: a["name"].lower())
     return result
+
+
+def _picked(apps: list[Any], wanted: list[str], origin: str, result: AccessResult) -> list[Any]:
+    """The apps named in `wanted` (by API name or label, any case), every app when none is; a name no
+    app has is an error with its nearest match."""
+    if not wanted:
+        return apps
+    keys = {w.lower() for w in wanted}
+    picked = [a for a in apps if a.name.lower() in keys or str(a.get("label") or "").lower() in keys]
+    found = {a.name.lower() for a in picked} | {str(a.get("label") or "").lower() for a in picked}
+    labels = {str(a.get("label")) for a in apps if a.get("label")}
+    for name in wanted:
+        if name.lower() not in found:
+            hint = suggestion(name, {a.name for a in apps}) or suggestion(name, labels) or \
+                f" (the org has {len(apps)} app(s); ca-audit access without app names lists them)"
+            result.errors.append(InputError(origin, None, f"no app named {name!r} in the org{hint}"))
+    return picked
 
 
 class _Index:

@@ -44,6 +44,9 @@ METADATA_TYPES = (
 SETTINGS_RECORDS = {"OauthOidcSettings": "OauthOidc"}
 SNAPSHOT_TYPES = (*METADATA_TYPES, *SETTINGS_RECORDS)
 SFDX_ROOT = "force-app/main/default"
+# What reading a snapshot field of the wrong shape raises: shape_problems should have said it, and a
+# reader that meets one anyway reports a malformed snapshot (exit 2), never a crash or a partial result.
+MALFORMED = (KeyError, TypeError, ValueError, AttributeError, OverflowError)
 # Where `sf project retrieve` puts each type (folder, suffix) — org apps' paths use the same layout.
 SOURCE_LAYOUT = {
     "ConnectedApp": ("connectedApps", "connectedApp"),

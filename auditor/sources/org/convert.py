@@ -16,7 +16,14 @@ from typing import Any
 from auditor.model import CONNECTED_APP, ORG, App, InputError, Location
 from auditor.sources import SourceResult, org_settings
 from auditor.sources.documents import apps_from_documents
-from auditor.sources.snapshot import SETTINGS_RECORDS, SNAPSHOT_TYPES, parse_time, shape_problems, source_path
+from auditor.sources.snapshot import (
+    MALFORMED,
+    SETTINGS_RECORDS,
+    SNAPSHOT_TYPES,
+    parse_time,
+    shape_problems,
+    source_path,
+)
 from auditor.sources.xmldoc import Element, XmlError, parse
 
 ADMIN_PROFILE = "System Administrator"
@@ -34,7 +41,7 @@ def apps_from_snapshot(data: dict[str, Any], *, origin: str,
         return SourceResult(errors=[InputError(origin, None, f"malformed snapshot: {problem}") for problem in problems])
     try:
         return _convert(data, origin, integration_users)
-    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as error:
+    except MALFORMED as error:
         # shape_problems should have said it; never a crash, never a partial result
         return SourceResult(errors=[InputError(origin, None, f"malformed snapshot ({type(error).__name__})")])
 
