@@ -301,11 +301,11 @@ function detail(i) {
   add(box, el("h4", "", "Who uses it"));
   dl(box, [["Token users", u.token_users], ["Tokens", u.token_count], ["Last used", u.last_used || "never"],
            ["Last OAuth login", u.last_login || "none in the last 90 days"]]);
-  function state(v, yes, no) { return v === null || v === undefined ? ["not read", "u-off"] : v ? yes : no; }
+  function known(v, yes, no) { return v === null || v === undefined ? ["not read", "u-off"] : v ? yes : no; }
   table(box, "Token holders", ["User", "Tokens", "Last used", "Active", "Frozen"],
         (u.users || []).map(function (x) {
-          return [x.username, x.tokens, x.last_used || "never", state(x.active, "active", ["inactive", "u-off"]),
-                  state(x.frozen, ["frozen", "u-off"], "not frozen")];
+          return [x.username, x.tokens, x.last_used || "never", known(x.active, "active", ["inactive", "u-off"]),
+                  known(x.frozen, ["frozen", "u-off"], "not frozen")];
         }),
         u.users_total, "most recently used first");
   if ((a.integration_users || []).length) {
